@@ -1,0 +1,208 @@
+"""Output of a derivation: LaTeX fragment, standalone LaTeX document, terminal text, notebook.
+
+Justifications are prose: in LaTeX their special characters are escaped and their Unicode
+mathematics (Greek letters, −, ², ⊙ ...) mapped to LaTeX commands so that plain
+``pdflatex`` compiles the document; ``$...$`` spans inside a justification are LaTeX
+mathematics written by the author and pass through unchanged.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import sympy as sp
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .core import Derivation, Step
+
+_TEXT_SPECIALS = {
+    "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "#": r"\#", "%": r"\%",
+    "&": r"\&", "_": r"\_", "^": r"\textasciicircum{}", "~": r"\textasciitilde{}",
+    "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}",
+}
+
+# Unicode mathematics in prose -> LaTeX math (wrapped in \ensuremath in text mode).
+UNICODE_MATH = {
+    "α": r"\alpha", "β": r"\beta", "γ": r"\gamma", "Γ": r"\Gamma", "δ": r"\delta",
+    "Δ": r"\Delta", "ε": r"\varepsilon", "ζ": r"\zeta", "η": r"\eta", "θ": r"\theta",
+    "Θ": r"\Theta", "ι": r"\iota", "κ": r"\kappa", "λ": r"\lambda", "Λ": r"\Lambda",
+    "μ": r"\mu", "ν": r"\nu", "ξ": r"\xi", "Ξ": r"\Xi", "π": r"\pi", "Π": r"\Pi",
+    "ρ": r"\rho", "σ": r"\sigma", "Σ": r"\Sigma", "τ": r"\tau", "υ": r"\upsilon",
+    "φ": r"\varphi", "ϕ": r"\phi", "Φ": r"\Phi", "χ": r"\chi", "ψ": r"\psi", "Ψ": r"\Psi",
+    "ω": r"\omega", "Ω": r"\Omega",
+    "−": "-", "–": "-", "—": "-", "×": r"\times", "·": r"\cdot", "⋅": r"\cdot",
+    "÷": r"\div", "±": r"\pm", "∓": r"\mp", "≤": r"\le", "≥": r"\ge", "≠": r"\ne",
+    "≈": r"\approx", "≡": r"\equiv", "∝": r"\propto", "∼": r"\sim", "→": r"\to",
+    "←": r"\leftarrow", "⇒": r"\Rightarrow", "⇔": r"\Leftrightarrow", "↦": r"\mapsto",
+    "∞": r"\infty", "∂": r"\partial", "∇": r"\nabla", "∑": r"\sum", "∏": r"\prod",
+    "∫": r"\int", "√": r"\surd", "∈": r"\in", "∉": r"\notin", "⊂": r"\subset",
+    "∪": r"\cup", "∩": r"\cap", "∀": r"\forall", "∃": r"\exists", "⟂": r"\perp",
+    "⊥": r"\perp", "⊙": r"\odot", "⊗": r"\otimes", "∘": r"\circ", "‖": r"\|",
+    "⟨": r"\langle", "⟩": r"\rangle", "ᵀ": r"^{\top}", "′": r"'", "…": r"\dots",
+    "⋯": r"\cdots", "ℝ": r"\mathbb{R}", "ℕ": r"\mathbb{N}", "𝔼": r"\mathbb{E}",
+    "ℓ": r"\ell", "ẑ": r"\hat{z}", "x̂": r"\hat{x}", "ŷ": r"\hat{y}", "ĥ": r"\hat{h}",
+    "⌊": r"\lfloor", "⌋": r"\rfloor", "⌈": r"\lceil", "⌉": r"\rceil", "°": r"^{\circ}",
+    "⁰": "^{0}", "¹": "^{1}", "²": "^{2}", "³": "^{3}", "⁴": "^{4}", "⁵": "^{5}",
+    "⁶": "^{6}", "⁷": "^{7}", "⁸": "^{8}", "⁹": "^{9}", "⁻": "^{-}", "⁺": "^{+}",
+    "ⁿ": "^{n}", "ᵗ": "^{t}", "ᵢ": "_{i}", "ⱼ": "_{j}", "ₖ": "_{k}", "ₗ": "_{l}",
+    "ₘ": "_{m}", "ₙ": "_{n}", "ₜ": "_{t}", "₀": "_{0}", "₁": "_{1}", "₂": "_{2}",
+    "₃": "_{3}", "₄": "_{4}", "ₓ": "_{x}", "½": r"\tfrac12", "¼": r"\tfrac14",
+    "¾": r"\tfrac34", "⅓": r"\tfrac13", "𝟙": r"\mathbf{1}", "ℒ": r"\mathcal{L}",
+}
+_TEXT_UNICODE = {"“": "``", "”": "''", "‘": "`", "’": "'", "\u00a0": "~", "é": r"\'e",
+                 "è": r"\`e", "ö": r"\"o", "ü": r"\"u", "ä": r"\"a", "§": r"\S{}"}
+
+
+def escape_text(text: str) -> str:
+    """Escape prose for LaTeX text mode; ``$...$`` spans are kept as LaTeX mathematics."""
+    parts = text.split("$")
+    if len(parts) % 2 == 0:  # an unmatched $: treat it as a literal dollar sign
+        parts = [text.replace("$", "\uffff")]
+    out = []
+    for i, part in enumerate(parts):
+        if i % 2:
+            out.append("$" + _unicode_in_math(part) + "$")
+            continue
+        buf = []
+        for ch in part:
+            if ch == "\uffff":
+                buf.append(r"\$")
+            elif ch in _TEXT_SPECIALS:
+                buf.append(_TEXT_SPECIALS[ch])
+            elif ch in _TEXT_UNICODE:
+                buf.append(_TEXT_UNICODE[ch])
+            elif ch in UNICODE_MATH:
+                buf.append(r"\ensuremath{" + UNICODE_MATH[ch] + "}")
+            elif ord(ch) < 128:
+                buf.append(ch)
+            elif 0x300 <= ord(ch) < 0x370 and buf:  # combining accent: put a hat on it
+                buf[-1] = r"\ensuremath{\hat{" + buf[-1] + "}}"
+            else:
+                buf.append(rf"\texttt{{[U+{ord(ch):04X}]}}")
+        out.append("".join(buf))
+    return "".join(out)
+
+
+def _unicode_in_math(math: str) -> str:
+    return "".join((UNICODE_MATH[c] + " ") if c in UNICODE_MATH else c for c in math)
+
+
+def latex_of(obj: Any) -> str:
+    """LaTeX for a SymPy object (or plain text in \\text{})."""
+    if obj is None:
+        return ""
+    if isinstance(obj, str):
+        return r"\text{" + escape_text(obj) + "}"
+    return sp.latex(obj)
+
+
+def _row(step: "Step") -> str:
+    head = rf"\textbf{{({step.index}) {escape_text(step.label)}.}}"
+    why = escape_text(step.why) if step.why else ""
+    check = escape_text(step.check.describe())
+    intertext = rf"\intertext{{\small {head} {why} \hfill \textit{{[{check}]}}}}"
+    if step.kind == "note" or step.expr is None:
+        return intertext
+    if step.lhs is not None:
+        body = rf"{latex_of(step.lhs)} &= {latex_of(step.expr)}"
+    elif step.kind in ("define", "apply", "rewrite", "conclude") and step.index > 1:
+        body = rf"&= {latex_of(step.expr)}"
+    else:
+        body = rf"& {latex_of(step.expr)}"
+    return intertext + "\n" + body
+
+
+def latex_fragment(d: "Derivation") -> str:
+    """An ``align*`` block: one row per step, each with its justification and check."""
+    rows = [_row(s) for s in d.steps]
+    body = " \\\\\n".join(rows)
+    return "\\begin{align*}\n" + body + "\n\\end{align*}\n"
+
+
+def _itemize(items: list[str]) -> str:
+    if not items:
+        return "none stated\n"
+    return "\\begin{itemize}\n" + "".join(
+        f"  \\item {escape_text(x)}\n" for x in items) + "\\end{itemize}\n"
+
+
+def latex_document(d: "Derivation") -> str:
+    """A complete document that plain ``pdflatex`` compiles."""
+    parts = [
+        "\\documentclass[11pt]{article}\n",
+        "\\usepackage[T1]{fontenc}\n\\usepackage{amsmath,amssymb}\n",
+        "\\usepackage[margin=2cm]{geometry}\n\\allowdisplaybreaks\n",
+        f"\\title{{{escape_text(d.title)}}}\n",
+        f"\\author{{nnmath derivation \\texttt{{{escape_text(d.slug)}}}}}\n",
+        "\\date{}\n\\begin{document}\n\\maketitle\n",
+        f"\\noindent\\textbf{{Source:}} {escape_text(d.source)}\n\n",
+        "\\paragraph{Assumptions.}\n", _itemize(d.assumptions),
+        "\\paragraph{Conventions.}\n", _itemize(d.conventions),
+        "\\paragraph{Derivation.}\n", latex_fragment(d),
+    ]
+    if d.conclusions:
+        parts.append("\\paragraph{Results.}\n\\begin{align*}\n")
+        parts.append(" \\\\\n".join(
+            rf"\text{{{escape_text(c.name)}}}\left({', '.join(sp.latex(a) for a in c.args)}"
+            rf"\right) &= {sp.latex(c.expr)}" for c in d.conclusions.values()))
+        parts.append("\n\\end{align*}\n")
+    if d.errata:
+        parts.append("\\paragraph{Errata.}\n\\begin{itemize}\n")
+        for e in d.errata:
+            parts.append(
+                f"  \\item \\texttt{{{escape_text(e.slug)}}} ({escape_text(e.source)}): "
+                f"the source states {escape_text(e.stated)}; correct: "
+                f"{escape_text(e.correct)}. Stated form ${sp.latex(e.stated_expr)}$, "
+                f"derived form ${sp.latex(e.correct_expr)}$.\n")
+        parts.append("\\end{itemize}\n")
+    parts.append("\\end{document}\n")
+    return "".join(parts)
+
+
+def notebook_latex(d: "Derivation") -> str:
+    """For Jupyter's ``_repr_latex_``: MathJax renders an ``align*`` display."""
+    return "$$" + latex_fragment(d).replace("\\intertext", "\\text") + "$$"
+
+
+def _pretty(expr: Any, indent: str = "    ") -> str:
+    try:
+        art = sp.pretty(expr, use_unicode=True, num_columns=100)
+    except Exception:  # noqa: BLE001 - fall back to the plain string form
+        art = sp.sstr(expr)
+    return "\n".join(indent + line for line in art.splitlines())
+
+
+def _pretty_step(s: "Step") -> str:
+    if s.lhs is None:
+        return _pretty(s.expr)
+    try:
+        return _pretty(sp.Eq(s.lhs, s.expr, evaluate=False))
+    except Exception:  # noqa: BLE001 - matrices and booleans: show both sides
+        return _pretty(s.lhs) + "\n    =\n" + _pretty(s.expr)
+
+
+def text(d: "Derivation") -> str:
+    """Plain text for terminals (Unicode pretty-printing)."""
+    lines = [f"{d.slug} — {d.title}", f"source: {d.source}"]
+    if d.assumptions:
+        lines.append("assumptions:")
+        lines += [f"  • {a}" for a in d.assumptions]
+    if d.conventions:
+        lines.append("conventions:")
+        lines += [f"  • {c}" for c in d.conventions]
+    lines.append("")
+    for s in d.steps:
+        lines.append(f"({s.index}) {s.label}" + (f" — {s.why}" if s.why else "")
+                     + f"   [{s.check.describe()}]")
+        if s.expr is not None:
+            lines.append(_pretty_step(s))
+        lines.append("")
+    if d.conclusions:
+        lines.append("results:")
+        for c in d.conclusions.values():
+            lines.append(f"  {c.name}({', '.join(map(str, c.args))}) =")
+            lines.append(_pretty(c.expr, "      "))
+    if d.errata:
+        lines.append("errata:")
+        for e in d.errata:
+            lines.append(f"  {e.slug} ({e.source}): states {e.stated}; correct: {e.correct}")
+    return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,1 @@
+"""nnmath.proofs: every claim checked by experiment against its exact value and a foil."""

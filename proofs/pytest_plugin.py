@@ -1,0 +1,1 @@
+"""pytest plugin (entry point ``nnmath``): fixtures for testing your own implementations."""

@@ -1,0 +1,44 @@
+"""The command line as a user runs it."""
+import subprocess
+import sys
+
+import pytest
+
+import derive
+from proofs.cli import main
+
+
+def nnmath(*args):
+    return subprocess.run([sys.executable, "-m", "proofs.cli", *args], capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_list_shows_every_registered_slug(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for slug in derive.entries():
+        assert slug in out
+
+
+def test_unknown_slug_suggests_and_exits_2():
+    run = nnmath("show", "batchnorm-backwrd")
+    assert run.returncode == 2
+    assert "batchnorm-backward" in run.stderr
+
+
+@pytest.mark.parametrize("flags", [[], ["--text"], ["--latex"], ["--standalone"]])
+def test_show_formats(flags, capsys):
+    slug = next(iter(derive.entries()))
+    assert main(["show", slug, *flags]) == 0
+    out = capsys.readouterr().out
+    if "--standalone" in flags:
+        assert out.startswith("\\documentclass")
+    elif "--latex" in flags:
+        assert out.startswith("\\begin{align*}")
+    else:
+        assert slug in out
+
+
+def test_no_command_prints_usage_and_exits_2():
+    run = nnmath()
+    assert run.returncode == 2 and "commands:" in run.stdout

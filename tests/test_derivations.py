@@ -1,0 +1,114 @@
+"""Tests generated from the derivation registry: adding a derivation needs no test edit."""
+import hashlib
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import derive
+from derive.core import RewriteError
+
+SLUGS = list(derive.entries())
+
+
+def _seed(*parts):
+    return int(hashlib.sha256("/".join(parts).encode()).hexdigest()[:8], 16)
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_builds_and_every_step_is_justified(slug):
+    d = derive.get(slug)
+    assert d.steps, f"{slug} has no steps"
+    assert d.source, f"{slug} names no source"
+    assert d.conclusions or d.errata, f"{slug} concludes nothing"
+    for step in d.steps:
+        assert step.check.method in {"given", "sympy", "exact", "sizes", "random-rational",
+                                     "high-precision"}
+        if step.kind in ("rewrite", "prove", "sizes"):
+            assert step.check.method not in ("given", "sympy"), (
+                f"{slug} step {step.index} '{step.label}' is a claimed equality but unchecked")
+    for c in d.conclusions.values():
+        free = set().union(*(sp.sympify(x).free_symbols for x in
+                             (c.expr if isinstance(c.expr, sp.MatrixBase) else [c.expr])))
+        assert free <= set(c.args), f"{slug}: {c.name} has undeclared symbols"
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_wrong_rewrite_raises_naming_both_steps(slug):
+    d = derive.get(slug)
+    if not any(s.kind in ("define", "apply", "rewrite", "conclude") for s in d.steps):
+        pytest.skip(f"{slug} has no chain of expressions to perturb (an erratum record)")
+    # work on a copy so the cached derivation is untouched
+    copy = derive.Derivation(d.slug, d.title, d.source)
+    copy.steps = list(d.steps)
+    current = copy.current
+    free = sorted(getattr(sp.sympify(current) if not isinstance(current, sp.MatrixBase)
+                          else current, "free_symbols", set()), key=str)
+    bump = sp.Rational(1, 7) * (1 + (free[0] ** 2 if free else 0))
+    wrong = current + (sp.ones(*current.shape) * bump if isinstance(current, sp.MatrixBase)
+                       else bump)
+    with pytest.raises(RewriteError) as info:
+        copy.rewrite("deliberately wrong", wrong, "a perturbed copy of the previous step")
+    message = str(info.value)
+    assert "deliberately wrong" in message
+    last = [s for s in d.steps if s.kind in ("define", "apply", "rewrite", "conclude")][-1]
+    assert last.label in message
+
+
+def _draw(at, rng):
+    values = {}
+    for sym, spec in at.items():
+        if isinstance(spec, tuple):
+            values[sym] = float(rng.uniform(*spec))
+        else:
+            values[sym] = spec
+    return values
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_result_agrees_with_independent_float64_evaluation(slug):
+    d = derive.get(slug)
+    if not d.crosschecks:
+        assert not d.conclusions or all(not c.kernel for c in d.conclusions.values()) and \
+            "D" not in derive.entries()[slug].kinds, f"{slug} registers no numeric crosscheck"
+        pytest.skip(f"{slug}: an erratum record without a numeric result")
+    rng = np.random.default_rng(_seed("crosscheck", slug))
+    for cc in d.crosschecks:
+        syms = list(cc.at)
+        f = sp.lambdify(syms, cc.expr, modules=["scipy", "numpy"])
+        for _ in range(cc.points):
+            values = _draw(cc.at, rng)
+            got = np.asarray(f(*[values[s] for s in syms]), dtype=float)
+            want = np.asarray(cc.reference(**{str(s): v for s, v in values.items()}),
+                              dtype=float)
+            np.testing.assert_allclose(got, want, rtol=cc.rtol, atol=cc.atol,
+                                       err_msg=f"{slug}: crosscheck '{cc.label}' at {values}")
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_latex_and_text_render(slug):
+    d = derive.get(slug)
+    frag = d.to_latex()
+    doc = d.to_latex(standalone=True)
+    assert frag.startswith("\\begin{align*}") and frag.rstrip().endswith("\\end{align*}")
+    assert "[U+" not in doc, f"{slug}: a character has no LaTeX mapping"
+    assert doc.isascii(), f"{slug}: non-ASCII reached the LaTeX document"
+    assert d._repr_latex_().startswith("$$")
+    assert d.slug in d.to_text()
+
+
+PDFLATEX = shutil.which("pdflatex")
+
+
+@pytest.mark.latex
+@pytest.mark.skipif(PDFLATEX is None, reason="pdflatex not installed "
+                    "(apt-get install texlive-latex-base texlive-latex-recommended)")
+@pytest.mark.parametrize("slug", SLUGS)
+def test_standalone_document_compiles(slug, tmp_path):
+    (tmp_path / "doc.tex").write_text(derive.get(slug).to_latex(standalone=True))
+    run = subprocess.run([PDFLATEX, "-interaction=nonstopmode", "-halt-on-error", "doc.tex"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert (tmp_path / "doc.pdf").stat().st_size > 1000
