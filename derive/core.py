@@ -35,6 +35,7 @@ import random
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import sympy as sp
+from sympy.core.function import AppliedUndef
 
 __all__ = [
     "Check", "Step", "Conclusion", "Crosscheck", "Erratum", "Derivation",
@@ -240,6 +241,10 @@ def check_equal(a: Any, b: Any, *, seed: str = "", points: int = 8,
                     raise RewriteError(_witness_text(pt, v))
             else:
                 val = sp.N(v, digits)
+                if val.has(AppliedUndef) or val.free_symbols:
+                    raise RewriteError(
+                        f"cannot decide the equality at {pt}: the difference "
+                        f"{sp.N(val, 12)} still contains undefined functions or symbols")
                 if not val.is_number:
                     raise RewriteError(f"could not evaluate difference at {pt}: {val}")
                 if abs(val) > sp.Float(10) ** (-(digits - 10)):

@@ -7,6 +7,7 @@ mathematics written by the author and pass through unchanged.
 """
 from __future__ import annotations
 
+import unicodedata
 from typing import TYPE_CHECKING, Any
 
 import sympy as sp
@@ -74,16 +75,38 @@ def escape_text(text: str) -> str:
                 buf.append(r"\ensuremath{" + UNICODE_MATH[ch] + "}")
             elif ord(ch) < 128:
                 buf.append(ch)
-            elif 0x300 <= ord(ch) < 0x370 and buf:  # combining accent: put a hat on it
-                buf[-1] = r"\ensuremath{\hat{" + buf[-1] + "}}"
+            elif ord(ch) in _ACCENTS and buf:  # combining accent on the previous letter
+                buf[-1] = rf"\ensuremath{{{_ACCENTS[ord(ch)]}{{{buf[-1]}}}}}"
+            elif _accented(ch):
+                buf.append(r"\ensuremath{" + _accented(ch) + "}")
             else:
                 buf.append(rf"\texttt{{[U+{ord(ch):04X}]}}")
         out.append("".join(buf))
     return "".join(out)
 
 
+_ACCENTS = {0x302: r"\hat", 0x304: r"\bar", 0x303: r"\tilde", 0x307: r"\dot",
+            0x308: r"\ddot", 0x305: r"\bar"}
+
+
+def _accented(ch: str) -> str:
+    """A precomposed accented letter (Ẑ, ḡ, ñ ...) as LaTeX math, or '' if it is not one."""
+    parts = unicodedata.normalize("NFD", ch)
+    if len(parts) == 2 and parts[0].isascii() and parts[0].isalpha() and ord(parts[1]) in _ACCENTS:
+        return f"{_ACCENTS[ord(parts[1])]}{{{parts[0]}}}"
+    return ""
+
+
 def _unicode_in_math(math: str) -> str:
-    return "".join((UNICODE_MATH[c] + " ") if c in UNICODE_MATH else c for c in math)
+    out = []
+    for c in math:
+        if c in UNICODE_MATH:
+            out.append(UNICODE_MATH[c] + " ")
+        elif _accented(c):
+            out.append(_accented(c))
+        else:
+            out.append(c)
+    return "".join(out)
 
 
 def latex_of(obj: Any) -> str:

@@ -77,3 +77,10 @@ def test_erratum_requires_a_real_difference():
     e = d.erratum("e", source="s", stated="a", correct="b", stated_expr=g, correct_expr=2 * g,
                   witness={g: 2})
     assert e.difference == -2
+
+
+def test_undefined_function_difference_is_refused_not_crashing():
+    x = sp.Symbol("x", real=True)
+    s = sp.Function("sigma")
+    with pytest.raises(RewriteError, match="undefined"):
+        check_equal(2 * s(x).diff(x), s(x).diff(x) + 1)
