@@ -494,9 +494,16 @@ def selu_fixed_point(d: Derivation) -> None:
     J = g.jacobian([mu, nu])
     at_fp = {mu: 0, nu: 1, omega: 0, tau: 1}
     J0 = J.subs(at_fp)
-    with mpmath.workdps(60):
-        Jn = J0.subs({alpha: a_exact, lam: l_exact}).evalf(50)
-        g_fp = g.subs(at_fp).subs({alpha: a_exact, lam: l_exact}).evalf(50)
+    with mpmath.workdps(60):  # mpmath evaluation of SymPy's exact entries (evalf is slower)
+        a_mp, l_mp = (mpmath.mpf(str(sp.N(v, 60))) for v in (a_exact, l_exact))
+
+        def at_constants(matrix: sp.Matrix) -> sp.Matrix:
+            values = sp.lambdify([alpha, lam], list(matrix), "mpmath")(a_mp, l_mp)
+            return sp.Matrix(matrix.shape[0], matrix.shape[1],
+                             [sp.Float(str(v), 50) for v in values])
+
+        Jn = at_constants(J0)
+        g_fp = at_constants(g.subs(at_fp))
     d.prove_true("(0, 1) is a fixed point",
                  sp.And(*[abs(v) < sp.Float(10)**-45 for v in g_fp - sp.Matrix([0, 1])]), "the map evaluated at 50 digits with the exact α, λ",
                  shown=sp.Eq(sp.Symbol("g(0, 1)"), sp.Tuple(0, 1), evaluate=False))
