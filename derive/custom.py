@@ -41,12 +41,12 @@ from typing import Any, Callable
 import mpmath
 import sympy as sp
 
-from .core import Derivation
+from .core import Derivation, DerivationError
 from .moments import GaussianMoment, gaussian_moments
 from .safe_parse import X, UnsafeExpression, parse_activation
 
 __all__ = ["ActivationAnalysis", "AnalysisTimeout", "FixedPoint", "UnsafeExpression",
-           "analyse_activation"]
+           "analyse_activation", "scaled_fixed_point"]
 
 TIME_LIMIT = 2.0    # seconds of optional CAS work (simplify f', closed-form integrals)
 MAX_SECONDS = 60.0  # the whole analysis
@@ -115,7 +115,7 @@ class _Clock:
             self.notes.append(f"{what}: SymPy gave up after {limit:.1f} s (time limit)")
             return None
         except (ArithmeticError, ValueError, TypeError, NotImplementedError,
-                RecursionError, AttributeError) as exc:
+                RecursionError, AttributeError, DerivationError) as exc:
             self.notes.append(f"{what}: SymPy could not do it ({type(exc).__name__})")
             return None
         finally:
@@ -256,7 +256,7 @@ def analyse_activation(text: str, q: Any = 2, digits: int = 30,
     gains = {}
     for v in variances:
         _moment_steps(d, f, deriv, v, moments[v])
-        gains[v] = _gain_steps(d, v, moments[v])
+        gains[v] = _gain_steps(d, v, moments[v], digits)
     fp = _fixed_point(d, f, moments[sp.Integer(1)], digits, clock)
     _crosschecks(d, f, deriv, moments)
     for v, gs in gains.items():
@@ -264,6 +264,20 @@ def analyse_activation(text: str, q: Any = 2, digits: int = 30,
         d.values[f"backward_gain_q{v}"] = gs["backward"]
     return ActivationAnalysis(text.strip(), f, deriv, simplified, q, moments, gains, fp, d,
                               digits, tuple(clock.notes), time.monotonic() - started)
+
+
+def scaled_fixed_point(f_expr: sp.Expr, digits: int = 30,
+                       max_seconds: float = MAX_SECONDS) -> FixedPoint:
+    """The SELU-like fixed point of an activation given as a SymPy expression in
+    ``derive.safe_parse.X`` (e.g. ELU as a Piecewise gives SELU's α and λ)."""
+    if not isinstance(f_expr, sp.Expr) or X not in f_expr.free_symbols:
+        raise TypeError("f_expr must be a SymPy expression in derive.safe_parse.X (the real "
+                        f"symbol x), got {f_expr!r}")
+    clock = _Clock(0.0, max_seconds)
+    unit = clock.required("the moments under N(0, 1)",
+                          lambda: gaussian_moments(f_expr, X, 1, digits))
+    d = Derivation("scaled-fixed-point", "SELU-like fixed point", SOURCE)
+    return _fixed_point(d, f_expr, unit, digits, clock)
 
 
 def _variance(q: Any) -> sp.Expr:
@@ -352,24 +366,25 @@ def _moment_steps(d: Derivation, f: sp.Expr, df: sp.Expr, v: sp.Expr, ms: dict) 
         d.values[f"{name}_q{v}"] = m.value
 
 
-def _gain_steps(d: Derivation, v: sp.Expr, ms: dict) -> dict:
+def _gain_steps(d: Derivation, v: sp.Expr, ms: dict, digits: int) -> dict:
     g, M, D, qs = sp.symbols("g M D q", positive=True)
     m2, dd = ms["second_moment"].value, ms["derivative_second_moment"].value
     out = {}
     d.define(f"forward gain at q = {v}", sp.sqrt(qs / M), "activation-gain: q ↦ g²·E[f(z)²] "
              "keeps q fixed iff g = √(q/M), M = E[f(z)²]", lhs=g)
-    out["forward"] = d.apply("substitute", lambda e: _number(e.subs({qs: v, M: m2})),
+    out["forward"] = d.apply("substitute", lambda e: _number(e.subs({qs: v, M: m2}), digits),
                              f"M = {sp.N(m2, 12)}", lhs=g) if m2 != 0 else sp.oo
     d.define(f"backward gain at q = {v}", 1 / sp.sqrt(D), "the gradient second moment is "
              "multiplied by g²·E[f'(z)²] per layer (fan_out convention): g = 1/√D", lhs=g)
-    out["backward"] = d.apply("substitute", lambda e: _number(e.subs(D, dd)),
+    out["backward"] = d.apply("substitute", lambda e: _number(e.subs(D, dd), digits),
                               f"D = E[f'(z)²] = {sp.N(dd, 12)}", lhs=g) if dd != 0 else sp.oo
     return out
 
 
-def _number(e: sp.Expr) -> sp.Expr:
-    """Light exact tidying (radsimp/nsimplify are not used: they may be slow)."""
-    return sp.powsimp(e) if not e.has(sp.Float) else e
+def _number(e: sp.Expr, digits: int = 30) -> sp.Expr:
+    """Light exact tidying (radsimp/nsimplify are not used: they may be slow); a value
+    that contains a quadrature result is evaluated to ``digits`` digits."""
+    return sp.Float(sp.N(e, digits), digits) if e.has(sp.Float) else sp.powsimp(e)
 
 
 # ---- the SELU-like fixed point ----------------------------------------------------------
@@ -526,7 +541,7 @@ def _fixed_point(d: Derivation, f: sp.Expr, unit: dict, digits: int,
     d.apply("solve E[f_{λ,α}²] = 1 for λ > 0",
             lambda e: 1 / sp.sqrt(sp.expand(e / lam**2)),
             "λ²(c₊ + α²c₋) = 1 with λ > 0", lhs=lam)
-    l_val = d.apply("substitute", lambda e: _number(e.subs(at).subs(alpha, a_val)), how,
+    l_val = d.apply("substitute", lambda e: _number(e.subs(at).subs(alpha, a_val), digits), how,
                     lhs=lam)
     # Jacobian of (μ, ν) ↦ (mean, variance) at the fixed point, ω = 0, τ = 1
     j12 = lam * (sym["b+"] + alpha * sym["b-"] - sym["a+"] - alpha * sym["a-"]) / 2

@@ -1,0 +1,461 @@
+"""``nnmath codegen [--check]``: write the NumPy kernels generated from the derivations.
+
+Every conclusion with ``kernel=True`` of every derivation whose catalog kinds include K is
+turned into a Python function by ``sympy.lambdify`` and written, with the conclusion's
+name and argument order, to ``numeric/kernels_<topic>.py`` (topic = the derive module that
+registers the derivation, e.g. ``derive/normalization.py`` -> ``kernels_normalization.py``).
+
+Before lambdify sees an expression, codegen rewrites it for floating point:
+
+* ``1/(1 + exp(-u))`` and friends -> ``scipy.special.expit(u)`` (no overflow at |u| = 1000);
+  ``log(1 + exp(u))`` -> ``numpy.logaddexp(0, u)``;
+* ``exp(u) - 1`` -> ``numpy.expm1(u)``, ``log(1 + u)`` -> ``numpy.log1p(u)`` (cancellation);
+* ``1 + erf(u)`` -> ``erfc(-u)`` (no cancellation in the left tail); ``erf``/``erfc`` map to
+  ``scipy.special`` (never ``math.erf``, which is scalar-only), imported inside the function
+  on first use so that ``import numeric`` stays fast;
+* numeric constants (e.g. SELU's α, λ) are evaluated once, to 17 significant digits;
+* **hoisting**: a maximal sub-product or sub-sum that involves only per-feature arguments
+  (reductions and parameters such as ``gamma*inv_std``) is computed once into a temporary
+  before any per-element work, so it is evaluated on a (1, C) row, not on every element;
+* common subexpressions are shared (``cse``);
+* a kernel whose last step combines a hoisted per-feature factor with the per-element part
+  takes an optional ``out=`` array and writes that step into it (no temporary, no copy).
+
+Per-element arguments are recognised by name (``ELEMENTWISE`` below: x, z, g, xhat, ...);
+every other argument is assumed to be a reduction, a parameter or a scalar.
+
+The output is deterministic (same derivations -> byte-identical files), and every file
+carries a header naming each derivation with its ``Derivation.fingerprint()``;
+``--check`` regenerates in memory and exits 1 naming every stale, missing or orphaned kernel.
+This is the only module of ``numeric`` that imports SymPy or derive.
+"""
+from __future__ import annotations
+
+import argparse
+import inspect
+import pathlib
+import re
+import sys
+import textwrap
+from typing import Any
+
+import sympy as sp
+from sympy.codegen.rewriting import expm1_opt, log1p_opt, optimize
+from sympy.printing.numpy import SciPyPrinter
+
+HERE = pathlib.Path(__file__).resolve().parent
+
+# Argument names that carry one value per element (the batch-sized arrays). All other
+# arguments are per-feature reductions, parameters or scalars, and may be hoisted.
+ELEMENTWISE = frozenset({
+    "x", "z", "g", "xhat", "xc", "p", "y", "m", "v", "s", "d", "delta", "w", "u", "h",
+})
+
+
+class expit(sp.Function):  # noqa: N801 - printed as scipy.special.expit
+    """The logistic function σ(u) = 1/(1 + e^{−u}), evaluated without overflow."""
+
+    nargs = 1
+
+
+class store_product(sp.Function):  # noqa: N801 - numpy.multiply(a, b, out=out)
+    """The kernel's last operation a·b, written into the caller's ``out`` array if given."""
+
+
+class store_sum(sp.Function):  # noqa: N801 - numpy.add(a, b, out=out)
+    """The kernel's last operation a + b, written into the caller's ``out`` array if given."""
+
+
+class softplus(sp.Function):  # noqa: N801 - printed as numpy.logaddexp(0, u)
+    """log(1 + e^u), evaluated without overflow."""
+
+    nargs = 1
+
+
+class erfc_(sp.Function):  # noqa: N801 - printed as scipy.special.erfc; never re-folded
+    """erfc(u) = 1 − erf(u), kept as written (SymPy would fold erfc(−u) to 2 − erfc(u))."""
+
+    nargs = 1
+
+
+class KernelPrinter(SciPyPrinter):
+    """SciPy printer with fully qualified names, readable Piecewise, and our helpers."""
+
+    def __init__(self) -> None:
+        super().__init__({"fully_qualified_modules": True, "inline": True,
+                          "allow_unknown_functions": False})
+
+    def _print_expit(self, e: Any) -> str:
+        return f"scipy.special.expit({self._print(e.args[0])})"
+
+    def _print_erfc_(self, e: Any) -> str:
+        return f"scipy.special.erfc({self._print(e.args[0])})"
+
+    def _print_store_product(self, e: Any) -> str:
+        return f"numpy.multiply({self._print(e.args[0])}, {self._print(e.args[1])}, out=out)"
+
+    def _print_store_sum(self, e: Any) -> str:
+        return f"numpy.add({self._print(e.args[0])}, {self._print(e.args[1])}, out=out)"
+
+    def _print_softplus(self, e: Any) -> str:
+        return f"numpy.logaddexp(0, {self._print(e.args[0])})"
+
+    def _print_Piecewise(self, e: Any) -> str:
+        # numpy.where(c0, e0, numpy.where(c1, e1, e_last)); the last condition must be True
+        pairs = list(e.args)
+        if pairs[-1].cond != sp.true:
+            raise ValueError(f"Piecewise without a final 'otherwise' branch: {e}")
+        text = self._print(pairs[-1].expr)
+        for pair in reversed(pairs[:-1]):
+            text = (f"numpy.where({self._print(pair.cond)}, {self._print(pair.expr)}, "
+                    f"{text})")
+        return text
+
+
+# ---- floating-point rewrites ------------------------------------------------------------
+
+def _sigmoid_rewrite(expr: Any) -> Any:
+    """Replace 1/(1+e^a)^n by expit(−a)^n, then e^a·expit(−a)^n by expit(a)·expit(−a)^(n−1)."""
+
+    def one_plus_exp(base: Any) -> Any:
+        if isinstance(base, sp.Add) and len(base.args) == 2 and sp.S.One in base.args:
+            other = [t for t in base.args if t != sp.S.One][0]
+            if isinstance(other, sp.exp):
+                return other.args[0]
+        return None
+
+    def pow_rule(e: Any) -> Any:
+        if isinstance(e, sp.Pow) and e.exp.is_Integer and e.exp < 0:
+            a = one_plus_exp(e.base)
+            if a is not None:
+                return expit(-a) ** (-e.exp)
+        return e
+
+    def mul_rule(e: Any) -> Any:
+        if not isinstance(e, sp.Mul):
+            return e
+        factors = list(e.args)
+        for i, f in enumerate(factors):
+            if isinstance(f, sp.exp):
+                a = f.args[0]
+                for j, h in enumerate(factors):
+                    base, n = (h.base, h.exp) if isinstance(h, sp.Pow) else (h, sp.S.One)
+                    if isinstance(base, expit) and n.is_Integer and n >= 1 \
+                            and sp.simplify(base.args[0] + a) == 0:
+                        rest = [t for k, t in enumerate(factors) if k not in (i, j)]
+                        return sp.Mul(*rest, expit(a), base ** (n - 1))
+        return e
+
+    def softplus_rule(e: Any) -> Any:
+        if isinstance(e, sp.log):
+            a = one_plus_exp(e.args[0])
+            if a is not None:
+                return softplus(a)
+        return e
+
+    expr = expr.replace(lambda e: isinstance(e, sp.log), softplus_rule)
+    expr = expr.replace(lambda e: isinstance(e, sp.Pow), pow_rule)
+    for _ in range(3):  # e^a·σ(−a)^n may need more than one pass
+        expr = expr.replace(lambda e: isinstance(e, sp.Mul), mul_rule)
+    return expr
+
+
+def _erf_rewrite(expr: Any) -> Any:
+    """c + c·erf(u) -> c·erfc(−u) and c − c·erf(u) -> c·erfc(u) inside sums (c > 0)."""
+
+    def rule(e: Any) -> Any:
+        if not isinstance(e, sp.Add):
+            return e
+        terms = list(e.args)
+        for i, t in enumerate(terms):
+            coeff, rest = t.as_coeff_Mul()
+            if not isinstance(rest, sp.erf):
+                continue
+            for j, c in enumerate(terms):
+                if j != i and c.is_Number and c.is_positive and c == abs(coeff):
+                    arg = rest.args[0]
+                    new = c * erfc_(-arg if coeff > 0 else arg)
+                    others = [x for k, x in enumerate(terms) if k not in (i, j)]
+                    return sp.Add(new, *others)
+        return e
+
+    return expr.replace(lambda e: isinstance(e, sp.Add), rule)
+
+
+def _evaluate_constants(expr: Any) -> Any:
+    """Numeric sub-expressions other than plain rationals become 17-digit floats."""
+
+    def is_const(e: Any) -> bool:
+        return (isinstance(e, sp.Expr) and not e.free_symbols and not e.is_Rational
+                and not e.is_Atom and e.is_real is not False)
+
+    return expr.replace(is_const, lambda e: sp.Float(sp.N(e, 30), 17))
+
+
+def prepare(expr: Any) -> Any:
+    """The floating-point rewrites applied before lambdify (see the module docstring)."""
+    expr = expr.replace(lambda e: isinstance(e, sp.Pow) and isinstance(e.base, sp.sech)
+                        and e.exp == 2, lambda e: 1 - sp.tanh(e.base.args[0]) ** 2)
+    expr = _sigmoid_rewrite(expr)
+    expr = _erf_rewrite(expr)
+    expr = optimize(expr, [expm1_opt, log1p_opt])
+    expr = _evaluate_constants(expr)
+    return expr
+
+
+# ---- hoisting of per-feature subexpressions --------------------------------------------
+
+def _hoist(expr: Any, element: set, prefix: str = "col") -> tuple[list, Any]:
+    """Pull maximal element-free, non-trivial sub-sums/products out of ``expr``."""
+    hoisted: list[tuple[sp.Symbol, Any]] = []
+    seen: dict[Any, sp.Symbol] = {}
+
+    def trivial(e: Any) -> bool:
+        if e.is_Atom:
+            return True
+        coeff, rest = e.as_coeff_Mul()
+        return coeff.is_Number and rest.is_Atom
+
+    def name_for(e: Any) -> sp.Symbol:
+        if e not in seen:
+            seen[e] = sp.Symbol(f"{prefix}{len(seen)}")
+            hoisted.append((seen[e], e))
+        return seen[e]
+
+    def walk(e: Any) -> Any:
+        if e.is_Atom or not (e.free_symbols & element):
+            return e
+        if isinstance(e, (sp.Add, sp.Mul)):
+            small = [a for a in e.args if not (a.free_symbols & element)]
+            big = [walk(a) for a in e.args if a.free_symbols & element]
+            group = e.func(*small) if small else None
+            if group is None or trivial(group):
+                return e.func(*small, *big)
+            return e.func(name_for(group), *big, evaluate=False)
+        new_args = []
+        for a in e.args:
+            if isinstance(a, sp.Expr) and not a.is_Atom and not (a.free_symbols & element):
+                new_args.append(a if trivial(a) else name_for(a))
+            else:
+                new_args.append(walk(a) if isinstance(a, sp.Basic) else a)
+        return e.func(*new_args)
+
+    return hoisted, walk(expr)
+
+
+def _make_cse(element: set):
+    def cse(expr: Any) -> tuple[list, Any]:
+        """lambdify's hook: (replacements, reduced expression), hoisted ones first."""
+        hoisted, body = _hoist(expr, element) if element else ([], expr)
+        repl, (body,) = sp.cse([body], symbols=sp.numbered_symbols("tmp"),
+                               optimizations=None, order="canonical")
+        return hoisted + repl, _store_last(body, element)
+    return cse
+
+
+def _store_last(body: Any, element: set) -> Any:
+    """Make the last product or sum of a per-element kernel write into ``out``: a·b with a
+    the per-feature (hoisted) factor when there is one."""
+    if not element or not (body.free_symbols & element) or \
+            not isinstance(body, (sp.Mul, sp.Add)) or len(body.args) < 2:
+        return body
+    args = sorted(body.args, key=lambda t: (bool(t.free_symbols & element),
+                                            sp.default_sort_key(t)))
+    first, rest = args[0], body.func(*args[1:])
+    if first.is_Number or first.free_symbols & element:
+        return body  # only a per-feature factor/term is worth a separate, stored last step
+    return (store_product if isinstance(body, sp.Mul) else store_sum)(first, rest)
+
+
+# ---- one function, one file -------------------------------------------------------------
+
+def _plain(sym: sp.Symbol) -> sp.Symbol:
+    return sp.Symbol(sym.name)
+
+
+def kernel_source(conclusion: Any, derivation: Any) -> str:
+    """The Python source of one kernel function (named like the conclusion)."""
+    args = list(conclusion.args)
+    names = [a.name for a in args]
+    if len(set(names)) != len(names) or not all(n.isidentifier() for n in names):
+        raise ValueError(f"{derivation.slug}: kernel {conclusion.name!r} has arguments "
+                         f"{names}; expected distinct Python identifiers")
+    expr = sp.sympify(conclusion.expr).xreplace({a: _plain(a) for a in args})
+    if isinstance(expr, sp.MatrixBase):
+        raise ValueError(f"{derivation.slug}: kernel {conclusion.name!r} is a matrix; "
+                         "kernels must be elementwise scalar expressions")
+    plain_args = [_plain(a) for a in args]
+    expr = prepare(expr)
+    element = {a for a in plain_args if a.name in ELEMENTWISE}
+    fn = sp.lambdify(plain_args, expr, modules=["scipy", "numpy"], printer=KernelPrinter(),
+                     cse=_make_cse(element), dummify=False, docstring_limit=0)
+    src = inspect.getsource(fn)
+    lines = src.rstrip().splitlines()
+    header, body = lines[0], lines[1:]
+    header = header.replace("_lambdifygenerated", conclusion.name, 1)
+    if "out=out" in "\n".join(body):
+        header = header.replace("):", ", out=None):", 1)
+    body_text = "\n".join(body)
+    imports = []
+    if "scipy.special" in body_text:
+        imports.append("    import scipy.special  # on first use: keeps `import numeric` fast")
+    if expr.has(sp.Piecewise) and re.search(r"exp|cosh|sinh|/|\*\*", body_text):
+        # numpy.where evaluates every branch everywhere and discards the unselected values;
+        # those may overflow (e.g. expm1(x) at x = 1000 on the x > 0 side): silence only that.
+        imports.append("    # numpy.where evaluates every branch; unselected values (which may "
+                       "overflow) are discarded")
+        imports.append('    with numpy.errstate(over="ignore", invalid="ignore"):')
+        body_text = textwrap.indent(body_text, "    ")
+    doc = _docstring(conclusion, derivation, expr)
+    return "\n".join([header, doc, *imports, body_text]) + "\n"
+
+
+def _docstring(conclusion: Any, derivation: Any, prepared: Any) -> str:
+    formula = f"{conclusion.name}({', '.join(a.name for a in conclusion.args)}) = " \
+              f"{sp.sstr(conclusion.expr)}"
+    parts = [conclusion.why.strip() or conclusion.name]
+    parts.append("")
+    parts.extend(textwrap.wrap(formula, 84, subsequent_indent="    ",
+                               break_long_words=False, break_on_hyphens=False))
+    if sp.sstr(prepared) != sp.sstr(conclusion.expr):
+        parts.append("")
+        parts.extend(textwrap.wrap(f"evaluated as {sp.sstr(prepared)}", 84,
+                                   subsequent_indent="    ", break_long_words=False,
+                                   break_on_hyphens=False))
+    if derivation.conventions:
+        parts.append("")
+    for c in derivation.conventions:
+        parts.extend(textwrap.wrap(f"Convention: {c}", 84, subsequent_indent="    "))
+    parts.append("")
+    parts.append(f"Derivation: {derivation.slug} ({derivation.source}); "
+                 f"`nnmath show {derivation.slug}`.")
+    text = "\n".join(("    " + p) if p else "" for p in parts)
+    text = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    return f'    """{text.lstrip()}\n    """'
+
+
+def topic_of(entry: Any) -> str:
+    return entry.builder.__module__.rsplit(".", 1)[-1]
+
+
+def generate() -> tuple[dict[str, str], dict[str, str], list[str], set[str]]:
+    """Build every K derivation; return ({file name: source}, {slug: fingerprint}, errors,
+    names of files left out because one of their derivations failed)."""
+    import derive
+
+    by_topic: dict[str, list] = {}
+    errors: list[str] = []
+    broken: set[str] = set()
+    for slug, entry in derive.entries().items():
+        if "K" not in entry.kinds:
+            continue
+        try:
+            d = derive.get(slug)
+        except Exception as exc:  # noqa: BLE001 - report every broken derivation
+            errors.append(f"{slug}: derivation does not build: {type(exc).__name__}: {exc}")
+            broken.add(f"kernels_{topic_of(entry)}.py")
+            continue
+        by_topic.setdefault(topic_of(entry), []).append(d)
+    files: dict[str, str] = {}
+    prints: dict[str, str] = {}
+    for topic, derivations in sorted(by_topic.items()):
+        chunks, header = [], []
+        for d in derivations:
+            kernels = [c for c in d.conclusions.values() if c.kernel]
+            if not kernels:
+                continue
+            prints[d.slug] = d.fingerprint()
+            header.append(f"#   {d.slug:<28} {d.fingerprint()}  "
+                          f"{', '.join(c.name for c in kernels)}")
+            for c in kernels:
+                try:
+                    chunks.append(kernel_source(c, d))
+                except Exception as exc:  # noqa: BLE001
+                    errors.append(f"{d.slug}: kernel {c.name}: {type(exc).__name__}: {exc}")
+                    broken.add(f"kernels_{topic}.py")
+        if not chunks:
+            continue
+        names = re.findall(r"^def (\w+)\(", "\n".join(chunks), flags=re.M)
+        text = "\n".join([
+            f'"""Kernels generated from derive/{topic}.py. GENERATED by `nnmath codegen`: '
+            'do not edit."""',
+            "# GENERATED FILE - DO NOT EDIT. Regenerate with `nnmath codegen`;",
+            "# `nnmath codegen --check` fails when this file is stale.",
+            "# derivation                   fingerprint       kernels",
+            *header,
+            "import numpy",
+            "",
+            f"__all__ = {names!r}",
+            "", "",
+            "\n\n".join(chunks),
+        ])
+        files[f"kernels_{topic}.py"] = text.rstrip() + "\n"
+    for name in broken:  # never overwrite or delete a file with a partial result
+        files.pop(name, None)
+    return files, prints, errors, broken
+
+
+def _header_prints(text: str) -> dict[str, str]:
+    return dict(re.findall(r"^#   (\S+)\s+([0-9a-f]{16})\s", text, flags=re.M))
+
+
+def check(directory: pathlib.Path = HERE) -> list[str]:
+    """Every problem with the committed kernels (empty list: up to date)."""
+    files, prints, problems, broken = generate()
+    for name, text in files.items():
+        path = directory / name
+        if not path.exists():
+            problems.append(f"{name}: missing (kernels of {', '.join(_header_prints(text))})")
+            continue
+        old = path.read_text()
+        if old != text:
+            old_prints = _header_prints(old)
+            stale = [s for s in _header_prints(text) if old_prints.get(s) != prints[s]]
+            what = ", ".join(stale) if stale else "contents differ (codegen changed)"
+            problems.append(f"{name}: stale: {what}")
+    for path in sorted(directory.glob("kernels_*.py")):
+        if path.name not in files and path.name not in broken:
+            problems.append(f"{path.name}: orphaned (no K derivation in derive/"
+                            f"{path.name[8:]} produces it)")
+    return problems
+
+
+def write(directory: pathlib.Path = HERE) -> tuple[list[str], list[str]]:
+    """Write every kernel file; return (written file names, errors)."""
+    files, _, errors, broken = generate()
+    written = []
+    for name, text in files.items():
+        path = directory / name
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
+            written.append(name)
+    for path in sorted(directory.glob("kernels_*.py")):
+        if path.name not in files and path.name not in broken:
+            path.unlink()
+            written.append(f"{path.name} (removed)")
+    return written, errors
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--check", action="store_true",
+                        help="do not write; exit 1 naming every stale or missing kernel")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.check:
+        problems = check()
+        for p in problems:
+            print(f"codegen --check: {p}", file=sys.stderr)
+        if problems:
+            print("run `nnmath codegen` to regenerate numeric/kernels_*.py", file=sys.stderr)
+            return 1
+        print("codegen --check: every generated kernel is up to date")
+        return 0
+    written, errors = write()
+    for e in errors:
+        print(f"codegen: {e}", file=sys.stderr)
+    for name in written:
+        print(f"wrote numeric/{name}")
+    if not written:
+        print("codegen: every kernel already up to date")
+    return 1 if errors else 0

@@ -1,0 +1,156 @@
+"""Optimisers (catalog section 8; 004 B.1): update rules are generated kernels.
+
+An optimiser holds references to the parameter arrays (``model.params``) and updates them
+in place: ``opt.step(model.grads)``. Hyper-parameter names follow the derivations:
+
+* SGD: θ ← θ − η(g + λθ); ``weight_decay`` λ is the coupled L2 form (the gradient of
+  (λ/2)‖θ‖², catalog l2-gradient).
+* Momentum, ``form="ema"`` (004 Definition 7): M ← γM + (1 − γ)g, θ ← θ − ηM;
+  ``form="heavy_ball"``: v ← μv + g, θ ← θ − ηv (the two agree with η_hb = η(1 − γ)).
+* Adagrad: s ← s + g², θ ← θ − adagrad_step(g, s, η, ε) = θ − ηg/(√s + ε).
+* RMSProp: s ← γs + (1 − γ)g², θ ← θ − rmsprop_step(g, s, η, ε) = θ − ηg/√(s + ε)
+  (ε inside the root, as derived in catalog rmsprop).
+* Adadelta (Zeiler 2012, not 004's rule of that name, which is RMSProp): s ← γs + (1 − γ)g²,
+  Δ = adadelta_step(g, s, d, ε) (= −√(d+ε)/√(s+ε)·g, no learning rate), θ ← θ + Δ,
+  d ← γd + (1 − γ)Δ².
+* Adam: m ← β₁m + (1 − β₁)g, v ← β₂v + (1 − β₂)g², θ ← θ + adam_step(m, v, t, η, β₁, β₂, ε),
+  bias-corrected, with ε OUTSIDE the square root: η·m̂/(√v̂ + ε) (Kingma & Ba).
+
+Where a ``*_step`` kernel's sign convention matters it is stated in its derivation; this
+module applies it as documented above, and tests check every optimiser decreases a
+quadratic.
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+
+from ._kernels import kernels as K
+
+__all__ = ["Optimizer", "SGD", "Momentum", "Adagrad", "RMSProp", "Adadelta", "Adam",
+           "OPTIMIZERS"]
+
+
+class Optimizer:
+    """Base: keeps the parameter arrays and per-parameter state."""
+
+    def __init__(self, params: Mapping[str, np.ndarray], lr: float):
+        if not params:
+            raise ValueError("optimiser: got no parameters to optimise")
+        if not lr > 0:
+            raise ValueError(f"optimiser: learning rate must be positive, got {lr}")
+        self.params = dict(params)
+        self.lr = float(lr)
+        self.t = 0
+        self.state: dict[str, dict[str, np.ndarray]] = {
+            k: {} for k in self.params}
+
+    def _zeros(self, key: str, name: str) -> np.ndarray:
+        st = self.state[key]
+        if name not in st:
+            st[name] = np.zeros_like(self.params[key])
+        return st[name]
+
+    def step(self, grads: Mapping[str, np.ndarray]) -> None:
+        missing = set(self.params) - set(grads)
+        if missing:
+            raise ValueError(f"optimiser: no gradient for parameters {sorted(missing)}")
+        self.t += 1
+        for key, p in self.params.items():
+            g = np.asarray(grads[key])
+            if g.shape != p.shape:
+                raise ValueError(f"optimiser: gradient for {key!r} has shape {g.shape}, "
+                                 f"expected {p.shape}")
+            self._update(key, p, g)
+
+    def _update(self, key: str, p: np.ndarray, g: np.ndarray) -> None:
+        raise NotImplementedError
+
+
+class SGD(Optimizer):
+    def __init__(self, params, lr: float = 0.01, weight_decay: float = 0.0):
+        super().__init__(params, lr)
+        if weight_decay < 0:
+            raise ValueError(f"SGD: weight_decay must be >= 0, got {weight_decay}")
+        self.weight_decay = float(weight_decay)
+
+    def _update(self, key, p, g):
+        if self.weight_decay:
+            g = g + self.weight_decay * p
+        p -= self.lr * g
+
+
+class Momentum(Optimizer):
+    def __init__(self, params, lr: float = 0.01, gamma: float = 0.9,
+                 form: str = "ema"):
+        super().__init__(params, lr)
+        if form not in ("ema", "heavy_ball"):
+            raise ValueError(f"Momentum: form must be 'ema' or 'heavy_ball', got {form!r}")
+        if not 0 <= gamma < 1:
+            raise ValueError(f"Momentum: gamma must be in [0, 1), got {gamma}")
+        self.gamma, self.form = float(gamma), form
+
+    def _update(self, key, p, g):
+        m = self._zeros(key, "m")
+        if self.form == "ema":
+            m[...] = K.momentum_ema_update(m, g, self.gamma)
+        else:
+            m[...] = K.heavy_ball_velocity(m, g, self.gamma)
+        p -= self.lr * m
+
+
+class Adagrad(Optimizer):
+    def __init__(self, params, lr: float = 0.01, eps: float = 1e-8):
+        super().__init__(params, lr)
+        self.eps = float(eps)
+
+    def _update(self, key, p, g):
+        s = self._zeros(key, "s")
+        s[...] = K.adagrad_accumulate(s, g)
+        p -= K.adagrad_step(g, s, self.lr, self.eps)
+
+
+class RMSProp(Optimizer):
+    def __init__(self, params, lr: float = 0.001, gamma: float = 0.9, eps: float = 1e-8):
+        super().__init__(params, lr)
+        self.gamma, self.eps = float(gamma), float(eps)
+
+    def _update(self, key, p, g):
+        s = self._zeros(key, "s")
+        s[...] = K.rmsprop_accumulate(s, g, self.gamma)
+        p -= K.rmsprop_step(g, s, self.lr, self.eps)
+
+
+class Adadelta(Optimizer):
+    """Zeiler's Adadelta; ``lr`` multiplies the derived step (1.0 is Zeiler's rule)."""
+
+    def __init__(self, params, lr: float = 1.0, gamma: float = 0.95, eps: float = 1e-6):
+        super().__init__(params, lr)
+        self.gamma, self.eps = float(gamma), float(eps)
+
+    def _update(self, key, p, g):
+        s, d = self._zeros(key, "s"), self._zeros(key, "d")
+        s[...] = K.adadelta_accumulate_grad(s, g, self.gamma)
+        delta = self.lr * K.adadelta_step(g, s, d, self.eps)
+        p += delta
+        d[...] = K.adadelta_accumulate_delta(d, delta, self.gamma)
+
+
+class Adam(Optimizer):
+    def __init__(self, params, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999,
+                 eps: float = 1e-8):
+        super().__init__(params, lr)
+        for name, b in (("beta1", beta1), ("beta2", beta2)):
+            if not 0 <= b < 1:
+                raise ValueError(f"Adam: {name} must be in [0, 1), got {b}")
+        self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
+
+    def _update(self, key, p, g):
+        m, v = self._zeros(key, "m"), self._zeros(key, "v")
+        m[...] = K.adam_first_moment(m, g, self.beta1)
+        v[...] = K.adam_second_moment(v, g, self.beta2)
+        p += K.adam_step(m, v, self.t, self.lr, self.beta1, self.beta2, self.eps)
+
+
+OPTIMIZERS = {c.__name__: c for c in (SGD, Momentum, Adagrad, RMSProp, Adadelta, Adam)}

@@ -1,0 +1,166 @@
+"""The claim registry: one decorated function per catalog C/E row.
+
+A claim is a proposition (``dropout_preserves_mean``) registered under its catalog slug.
+Its function receives a ``Context`` and returns a list of *assertions*; each assertion
+pairs
+
+* an **exact value**, read from ``derive`` (``ctx.exact(slug, name, p=...)``; never typed
+  by hand),
+* an **experiment** (samples, an estimate, or a deterministic computation built on
+  ``numeric`` where the layer exists),
+* a **foil**: a plausible wrong value that the same experiment must reject,
+
+and the test used (``proofs.stats``). The runner (``proofs.runner``) splits one false-fail
+budget over every assertion, runs the design check (refusing too few samples), and
+reports verdicts.
+
+Registering is cheap: topic modules import NumPy/SciPy/derive only inside claim bodies,
+so ``nnmath list`` never runs an experiment.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+TOPICS = ("claims_dropout", "claims_init", "claims_misc", "claims_gradients")
+
+
+@dataclasses.dataclass(frozen=True)
+class ClaimEntry:
+    slug: str
+    title: str
+    source: str
+    section: int  # catalog section
+    kinds: str  # catalog kinds of the row, e.g. "D,C"
+    builder: Callable[[Context], list]
+    derivations: tuple[str, ...] = ()  # derive slugs the exact values come from
+    quick: bool = True  # part of `nnmath verify --quick`
+
+    @property
+    def proposition(self) -> str:
+        return self.builder.__name__
+
+    @property
+    def doc(self) -> str:
+        return (self.builder.__doc__ or "").strip()
+
+
+_CLAIMS: dict[str, ClaimEntry] = {}
+
+
+def claim(slug: str, *, title: str, source: str, section: int, kinds: str = "C",
+          derivations: tuple[str, ...] = (), quick: bool = True):
+    """Register ``builder(ctx) -> list[Assertion]`` under the catalog slug ``slug``."""
+
+    def register(builder):
+        if slug in _CLAIMS:
+            raise ValueError(f"claim slug {slug!r} registered twice")
+        _CLAIMS[slug] = ClaimEntry(slug, title, source, section, kinds, builder,
+                                   tuple(derivations), quick)
+        return builder
+
+    return register
+
+
+@functools.lru_cache(maxsize=1)
+def _load_topics() -> None:
+    for name in TOPICS:
+        importlib.import_module(f"proofs.{name}")
+
+
+def entries() -> dict[str, ClaimEntry]:
+    """Every registered claim's metadata, by slug (catalog order), without running any."""
+    _load_topics()
+    return dict(sorted(_CLAIMS.items(), key=lambda kv: kv[1].section))
+
+
+class UnknownClaim(KeyError):
+    def __init__(self, slug: str, suggestions: list[str]):
+        self.slug = slug
+        hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
+        super().__init__(f"no claim named {slug!r}{hint} (`nnmath list` shows all)")
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
+def get(slug: str) -> ClaimEntry:
+    known = entries()
+    if slug not in known:
+        import difflib
+        raise UnknownClaim(slug, difflib.get_close_matches(slug, list(known), n=3, cutoff=0.5))
+    return known[slug]
+
+
+# ---- exact values from derive ------------------------------------------------------------
+class MissingExact(LookupError):
+    """A claim asked derive for a value that is not there (yet)."""
+
+
+def exact_value(slug: str, name: str | tuple[str, ...], **subs: Any) -> Any:
+    """``derive.get(slug).values[name]`` with symbols substituted by name, as SymPy.
+
+    ``name`` may be a tuple of acceptable names (first found wins). Values are substituted
+    exactly: pass ``sympy.Rational`` (or ints) for exact parameters; floats are converted
+    with ``nsimplify`` only when they are short decimals such as 0.1.
+    """
+
+    import derive
+
+    try:
+        d = derive.get(slug)
+    except derive.UnknownSlug as exc:
+        raise MissingExact(f"derivation {slug!r} is not registered in derive ({exc})") from None
+    names = (name,) if isinstance(name, str) else tuple(name)
+    for n in names:
+        if n in d.values:
+            expr = d.values[n]
+            break
+    else:
+        raise MissingExact(f"derivation {slug!r} has no value named "
+                           f"{' or '.join(map(repr, names))}; it has {sorted(d.values)}")
+    return substitute(expr, subs)
+
+
+def substitute(expr: Any, subs: dict) -> Any:
+    """Substitute symbols by *name* (assumptions differ between modules), exactly."""
+    import sympy as sp
+
+    if not subs:
+        return expr
+    free = getattr(expr, "free_symbols", set())
+    unknown = set(subs) - {s.name for s in free}
+    table = {}
+    for s in free:
+        if s.name in subs:
+            v = subs[s.name]
+            table[s] = sp.nsimplify(v) if isinstance(v, float) else sp.sympify(v)
+    out = expr.subs(table)
+    if unknown and getattr(out, "free_symbols", None):
+        raise MissingExact(f"cannot substitute {sorted(unknown)}: the expression's free "
+                           f"symbols are {sorted(s.name for s in free)}")
+    return out
+
+
+def to_float(expr: Any) -> float:
+    import sympy as sp
+    v = sp.N(expr, 30)
+    if getattr(v, "free_symbols", None):
+        raise MissingExact(f"exact value {expr} still has free symbols {v.free_symbols}")
+    return float(v)
+
+
+@dataclasses.dataclass
+class Context:
+    """What a claim body gets: the quick flag and access to derive's exact values."""
+
+    quick: bool = False
+
+    def exact(self, slug: str, name: str | tuple[str, ...], **subs: Any) -> float:
+        return to_float(exact_value(slug, name, **subs))
+
+    def exact_expr(self, slug: str, name: str | tuple[str, ...], **subs: Any) -> Any:
+        return exact_value(slug, name, **subs)

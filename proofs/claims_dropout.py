@@ -1,0 +1,287 @@
+"""Claims of catalog section 4 (dropout and its relatives) and the dropout worked example.
+
+Convention: p is the DROP probability (000, 003), keep probability 1 − p; numeric's
+``Dropout(p_drop)`` uses the same. Inputs h = ReLU(z), z ~ N(0, σ²) unless stated.
+"""
+from __future__ import annotations
+
+from .assertions import Distribution, Exact, Moment, Proportion
+from .claims import Context, claim
+
+P_FULL = ("1/10", "1/2", "9/10")
+P_QUICK = ("1/2",)
+
+
+def _relu_moments(ctx: Context, sigma) -> tuple[float, float]:
+    """(E[ReLU z], E[ReLU z²]) for z ~ N(0, σ²), from derive relu-moments."""
+    mean = ctx.exact("relu-moments", ("mean", "relu_mean", "E_relu"), sigma=sigma)
+    second = ctx.exact("relu-moments", ("second_moment", "relu_second_moment", "E_relu2"),
+                       sigma=sigma)
+    return mean, second
+
+
+def _dropout_relu(p: float, sigma: float = 1.0, inverted: bool = True):
+    from .sampler import dropout_relu_power_sums
+    return lambda n, seed: dropout_relu_power_sums(n, seed, p, sigma, inverted=inverted)
+
+
+def _numeric_dropout(p: float):
+    """Samples of numeric.layers.Dropout(p) applied to h = ReLU(z), z ~ N(0, 1), as
+    power sums (chunked; the layer draws its own masks from the given generator)."""
+    def sample(n, seed):
+        import numpy as np
+
+        from numeric.layers import Dropout
+
+        from .sampler import PowerSums
+        rng = np.random.default_rng(seed)
+        layer = Dropout(p, rng=rng)
+        acc = PowerSums()
+        for start in range(0, n, 1 << 18):
+            h = np.maximum(rng.standard_normal((1, min(1 << 18, n - start))), 0)
+            acc = acc + PowerSums.of(layer.forward(h, train=True))
+        return acc
+    return sample
+
+
+def _frac(text: str):
+    import sympy as sp
+    return sp.Rational(text)
+
+
+@claim("dropout-mean", title="Inverted dropout preserves the mean", source="000 §1.1",
+       section=4, kinds="D,C", derivations=("dropout-mean", "relu-moments"))
+def dropout_preserves_mean(ctx: Context) -> list:
+    """E[m·h/(1 − p)] = E[h] for m ~ Bernoulli(1 − p) independent of h, h = ReLU(z). Each p
+    is tested twice: with the fast sampler (proofs.sampler) and with numeric's Dropout
+    layer. Foil: the same layer without the 1/(1 − p) rescaling, mean (1 − p)E[h]."""
+    out = []
+    for text in (P_QUICK if ctx.quick else P_FULL):
+        p = _frac(text)
+        eh, eh2 = _relu_moments(ctx, 1)
+        exact = ctx.exact("dropout-mean", ("mean", "inverted_dropout_mean"), p=p, mu_h=eh)
+        # a stated bound on the per-sample sd: √E[out²] = √(E[h²]/(1 − p))
+        sd = (eh2 / (1 - float(p))) ** 0.5
+        out.append(Moment(f"E[out], p = {text}, h = ReLU(N(0,1))", exact,
+                          exact * (1 - float(p)), _dropout_relu(float(p)), "mean", sd=sd,
+                          foil_name="no 1/(1−p) rescaling"))
+        out.append(Moment(f"numeric Dropout: E[out], p = {text}", exact,
+                          exact * (1 - float(p)), _numeric_dropout(float(p)), "mean", sd=sd,
+                          foil_name="no 1/(1−p) rescaling"))
+    return out
+
+
+@claim("dropout-variance", title="Variance of inverted dropout on ReLU features",
+       source="000 §1.2", section=4, kinds="D,C", derivations=("dropout-variance",))
+def dropout_variance_formula(ctx: Context) -> list:
+    """Var[m·h/(1 − p)] = E[h²]/(1 − p) − E[h]²; with h = ReLU(z), z ~ N(0, 1):
+    1/(2(1 − p)) − 1/(2π). Foil: Var[h]/(1 − p) (scaling the variance instead of the
+    second moment)."""
+    out = []
+    for text in (P_QUICK if ctx.quick else P_FULL):
+        p = _frac(text)
+        exact = ctx.exact("dropout-variance", ("relu_standard",
+                                               "dropout_variance_relu_standard"), p=p)
+        eh, eh2 = _relu_moments(ctx, 1)
+        foil = (eh2 - eh * eh) / (1 - float(p))
+        out.append(Moment(f"Var[out], p = {text}", exact, foil, _dropout_relu(float(p)),
+                          "variance", foil_name="Var[h]/(1−p)"))
+        out.append(Moment(f"numeric Dropout: Var[out], p = {text}", exact, foil,
+                          _numeric_dropout(float(p)), "variance", foil_name="Var[h]/(1−p)"))
+    return out
+
+
+def _kept_counts(units: int, p: float):
+    """K = number of units a numeric Dropout(p) keeps in a row of ``units`` ones."""
+    def sample(n, seed):
+        import numpy as np
+
+        from numeric.layers import Dropout
+        rng = np.random.default_rng(seed)
+        layer = Dropout(p, rng=rng)
+        y = layer.forward(np.ones((n, units)), train=True)
+        return np.count_nonzero(y, axis=1)
+    return sample
+
+
+def _pmf_cdf(ctx: Context, slug: str, names, support: int, **subs):
+    """A vectorised CDF on integers from derive's exact PMF (a SymPy expression in k)."""
+    import numpy as np
+    import sympy as sp
+
+    expr = ctx.exact_expr(slug, names, **subs)
+    (k,) = [s for s in expr.free_symbols if s.name == "k"] or [None]
+    if k is None:
+        raise ValueError(f"{slug}: PMF has no symbol k: {expr}")
+    pmf = np.array([float(sp.N(expr.subs(k, i), 30)) for i in range(support + 1)])
+    cdf_table = np.cumsum(pmf)
+
+    def cdf(x):
+        x = np.asarray(x)
+        return np.where(x < 0, 0.0, cdf_table[np.clip(x, 0, support)])
+    return cdf, float(np.dot(np.arange(support + 1), pmf))
+
+
+@claim("dropout-kept-count", title="The kept count of dropout is Binomial(M, 1 − p)",
+       source="000 §1.3", section=4, kinds="D,C", derivations=("dropout-kept-count",))
+def kept_count_is_binomial(ctx: Context) -> list:
+    """K ~ Binomial(M, 1 − p), tested as a whole distribution (DKWM) on numeric's Dropout
+    masks; foil: Poisson with the same mean M(1 − p) (right mean, wrong spread). The keep
+    rate itself by an exact Binomial test; foil: p read as the keep probability (002's
+    convention)."""
+    from scipy import stats as st
+    M, p = 20, _frac("3/10")
+    cdf, mean = _pmf_cdf(ctx, "dropout-kept-count", ("pmf", "kept_count_pmf"),
+                         M, M=M, p=p)  # support 0..M: the PMF is 0 beyond M
+    lam = M * (1 - float(p))
+
+    def keep_rate(n, seed):
+        k = _kept_counts(M, float(p))(-(-n // M), seed)
+        return int(k.sum()), int(k.size * M)
+    return [
+        Distribution(f"K ~ Binomial({M}, 1 − p), p = 3/10", _kept_counts(M, float(p)), cdf,
+                     lambda x: st.poisson.cdf(x, lam), mean, lam, (0, 3 * M),
+                     foil_name=f"Poisson({lam:g})"),
+        Proportion("keep rate = 1 − p", 1 - float(p), float(p), keep_rate,
+                   foil_name="p as keep probability"),
+    ]
+
+
+@claim("dropout-poisson-thinning", title="Dropout thins a Poisson count to Poisson(λ(1 − p))",
+       source="000 §1.3", section=4, kinds="D,C", derivations=("dropout-poisson-thinning",))
+def poisson_thinning(ctx: Context) -> list:
+    """M ~ Poisson(λ) units, each kept with probability 1 − p (numeric Dropout masks):
+    K ~ Poisson(λ(1 − p)). Foil: Binomial(λ, 1 − p) (M frozen at its mean; same mean,
+    smaller spread)."""
+    from scipy import stats as st
+    lam, p = 8, _frac("1/4")
+    top = 40  # P(K > 40) for Poisson(6) is below 1e-20
+    cdf, mean = _pmf_cdf(ctx, "dropout-poisson-thinning",
+                         ("pmf", "thinned_pmf", "poisson_pmf"), top, p=p, **{"lambda": lam})
+
+    def sample(n, seed):
+        import numpy as np
+
+        from numeric.layers import Dropout
+        rng = np.random.default_rng(seed)
+        m = rng.poisson(lam, size=n)
+        width = int(m.max())
+        y = Dropout(float(p), rng=rng).forward(np.ones((n, width)), train=True)
+        present = np.arange(width)[None, :] < m[:, None]  # unit j exists iff j < M
+        return np.count_nonzero((y != 0) & present, axis=1)
+    return [Distribution(f"K ~ Poisson(λ(1−p)), λ = {lam}, p = 1/4", sample, cdf,
+                         lambda x: st.binom.cdf(x, lam, 1 - float(p)), mean,
+                         lam * (1 - float(p)), (0, top), foil_name="Binomial(λ, 1−p)")]
+
+
+@claim("data188-dropout", title="003 §4 dropout worked example reproduced exactly",
+       source="003 §4", section=4, kinds="E", derivations=("data188-dropout",))
+def data188_dropout_example(ctx: Context) -> list:
+    """x = [2,6,4,4,5,3,4,4], w = 1, p = 0.75 (drop), first six units dropped: numeric's
+    Dropout with that mask gives y_drop, y_corr, y_orig as derived. Foil: correcting by
+    1/p (the drop probability) instead of 1/(1 − p)."""
+    import numpy as np
+
+    from numeric.layers import Dropout
+    names = (("y_drop",), ("y_corr",), ("y_orig",))
+    exact = np.array([ctx.exact("data188-dropout", n) for n in names])
+    x = np.array([[2, 6, 4, 4, 5, 3, 4, 4]], dtype=float)
+    p = 0.75
+
+    def compute():
+        layer = Dropout(p, rng=np.random.default_rng(0))
+        layer.freeze_mask = True
+        layer.mask = np.array([[0, 0, 0, 0, 0, 0, 1, 1]], dtype=float) / (1 - p)
+        y_corr = layer.forward(x, train=True).sum()
+        y_drop = y_corr * (1 - p)
+        y_orig = layer.forward(x, train=False).sum()
+        return np.array([y_drop, y_corr, y_orig])
+    foil = exact * np.array([1.0, (1 - p) / p, 1.0])
+    return [Exact("[y_drop, y_corr, y_orig]", exact, foil, compute, tol=1e-12,
+                  foil_name="correction 1/p")]
+
+
+@claim("dropconnect", title="DropConnect: E[(W⊙M)x] = (1 − p)Wx and its variance",
+       source="002 §9.5", section=4, kinds="D,C", derivations=("dropconnect",))
+def dropconnect_moments(ctx: Context) -> list:
+    """y = (W⊙M)x with M_ij ~ Bernoulli(1 − p) on the weights (2×3 W, fixed rational W, x):
+    E y_i = (1 − p)Σ_j W_ij x_j and Var y_i = p(1 − p)Σ_j W_ij² x_j² (derive's matrices,
+    every symbol substituted). Foils: the mean without the keep factor (Wx); the variance
+    of dropping unit i's whole output, p(1 − p)(Σ_j W_ij x_j)²."""
+    import numpy as np
+    import sympy as sp
+
+    from .sampler import PowerSums
+    W = [["1/2", "-1", "3/4"], ["2", "-1/4", "1"]]
+    x = ["1", "2", "-1/2"]
+    p = _frac("3/10")
+    subs = {f"W_{i + 1}{j + 1}": sp.Rational(W[i][j]) for i in range(2) for j in range(3)}
+    subs.update({f"x_{j + 1}": sp.Rational(x[j]) for j in range(3)})
+    subs["p"] = p
+    mean = sp.Matrix(ctx.exact_expr("dropconnect", ("mean", "dropconnect_mean"), **subs))
+    var = sp.Matrix(ctx.exact_expr("dropconnect", ("variance", "dropconnect_variance"), **subs))
+    Wf = np.array([[float(sp.Rational(v)) for v in row] for row in W])
+    xf = np.array([float(sp.Rational(v)) for v in x])
+
+    def sampler(row):
+        def sample(n, seed):
+            rng = np.random.default_rng(seed)
+            acc = PowerSums()
+            for start in range(0, n, 1 << 16):
+                k = min(1 << 16, n - start)
+                keep = rng.random((k, 3)) >= float(p)  # mask on the weights of unit `row`
+                acc = acc + PowerSums.of(keep @ (Wf[row] * xf))
+            return acc
+        return sample
+    out = []
+    for i in range(2):
+        wx = float(Wf[i] @ xf)
+        out.append(Moment(f"E[y_{i + 1}]", float(mean[i]), wx, sampler(i), "mean",
+                          foil_name="no (1−p) factor"))
+        out.append(Moment(f"Var[y_{i + 1}]", float(var[i]), float(p * (1 - p)) * wx ** 2,
+                          sampler(i), "variance", foil_name="unit-dropout variance"))
+    return out
+
+
+@claim("dropout-before-batchnorm", title="Dropout before BatchNorm: train and eval see "
+       "different variances", source="002 §9.5.2", section=4, kinds="C",
+       derivations=("dropout-variance", "relu-moments"))
+def dropout_shifts_batchnorm_statistics(ctx: Context) -> list:
+    """BN after Dropout(p) on h = ReLU(z): in training it normalises by
+    Var_train = E[h²]/(1 − p) − E[h]², in eval (dropout off) the input variance is
+    Var_eval = E[h²] − E[h]². With running statistics from training, the eval output
+    variance is Var_eval/Var_train < 1. Foil: no shift (ratio 1)."""
+    import numpy as np
+
+    from numeric.layers import BatchNorm, Dropout
+
+    p = _frac("1/2")
+    var_train = ctx.exact("dropout-variance", ("relu_standard",
+                                               "dropout_variance_relu_standard"), p=p)
+    var_eval = ctx.exact("dropout-variance", ("relu_standard",
+                                              "dropout_variance_relu_standard"), p=0)
+    ratio = var_eval / var_train
+    feats, batch, steps = 256, 64, 400
+
+    def experiment(seed):
+        rng = np.random.default_rng(seed)
+        drop, bn = Dropout(float(p), rng=rng), BatchNorm(feats, momentum=0.05)
+        for _ in range(steps):
+            h = np.maximum(rng.standard_normal((batch, feats)), 0)
+            bn.forward(drop.forward(h, train=True), train=True)
+        h = np.maximum(rng.standard_normal((4096, feats)), 0)
+        y = bn.forward(drop.forward(h, train=False), train=False)
+        per_feature = y.var(axis=0, ddof=1)  # independent features: an average of 256
+        return float(per_feature.mean()), float(per_feature.std(ddof=1) / np.sqrt(feats))
+
+    def sampler_train(n, seed):
+        from .sampler import dropout_relu_power_sums
+        return dropout_relu_power_sums(n, seed, float(p))
+    from .assertions import Estimate
+    return [
+        Moment("Var seen by BN in training (p = 1/2)", var_train, var_eval, sampler_train,
+               "variance", foil_name="eval variance"),
+        Estimate("BN eval output variance = Var_eval/Var_train", ratio, 1.0, experiment,
+                 foil_name="no shift (1)",
+                 note="CLT over 256 features; running statistics' noise included in the SE"),
+    ]

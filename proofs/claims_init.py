@@ -1,0 +1,320 @@
+"""Claims of catalog sections 2, 5, 6 and 7: activation moments, initialisation, depth."""
+from __future__ import annotations
+
+import functools
+
+from .assertions import Behaviour, Estimate, Exact, Moment, Profile
+from .claims import Context, claim
+
+
+@functools.cache
+def gaussian_moments(activation: str, v: float) -> tuple[float, float]:
+    """(E f(z)², E f'(z)²) for z ~ N(0, v), from derive (exact where SymPy integrates,
+    mpmath quadrature at 20 digits otherwise: derive.initialization.activation_gain)."""
+    import sympy as sp
+
+    from derive.initialization import activation_gain
+    x = sp.Symbol("x", real=True)
+    f = {"relu": sp.Piecewise((x, x > 0), (0, True)), "tanh": sp.tanh(x)}[activation]
+    g = activation_gain(f, x, sp.nsimplify(v) if activation == "relu" else sp.Float(v, 20),
+                        digits=20)
+    return float(sp.N(g.second_moment, 20)), float(sp.N(g.derivative_second_moment, 20))
+
+
+def _relu_sampler(sigma: float):
+    from .sampler import dropout_relu_power_sums
+    return lambda n, seed: dropout_relu_power_sums(n, seed, 0.0, sigma)
+
+
+@claim("relu-moments", title="Moments of ReLU of a Gaussian", source="000 §1.2",
+       section=5, kinds="D,C", derivations=("relu-moments",))
+def relu_moments_match(ctx: Context) -> list:
+    """z ~ N(0, σ²): E[ReLU z] = σ/√(2π), Var = σ²(1/2 − 1/(2π)). Foils: E|z|/1 = σ√(2/π)
+    for the mean (forgetting the half); σ²/2 for the variance (second moment taken for the
+    variance)."""
+    import math
+    out = []
+    for sigma in ((1,) if ctx.quick else (0.5, 1, 2)):
+        mean = ctx.exact("relu-moments", ("mean", "relu_mean"), sigma=sigma)
+        var = ctx.exact("relu-moments", ("variance", "relu_variance"), sigma=sigma)
+        second = ctx.exact("relu-moments", ("second_moment", "relu_second_moment"),
+                           sigma=sigma)
+        out.append(Moment(f"E[ReLU z], σ = {sigma}", mean, sigma * math.sqrt(2 / math.pi),
+                          _relu_sampler(sigma), "mean", sd=math.sqrt(second),
+                          foil_name="E|z|"))
+        out.append(Moment(f"Var[ReLU z], σ = {sigma}", var, second, _relu_sampler(sigma),
+                          "variance", foil_name="E[ReLU z²]"))
+    return out
+
+
+@claim("activation-moments", title="Gaussian moments of tanh: E f², E f'²",
+       source="000 §3.3", section=5, kinds="D,C", derivations=("activation-moments",))
+def tanh_moments_match(ctx: Context) -> list:
+    """For f = tanh and z ~ N(0, 1): E[f(z)²] and E[f'(z)²] from derive's activation
+    moments (quadrature) against Monte Carlo through numeric's Tanh layer (forward and
+    backward). Foil: the linear approximation tanh z ≈ z (both equal to 1)."""
+    import numpy as np
+
+    from numeric.layers import Tanh
+
+    from .sampler import PowerSums
+    m2, d2 = gaussian_moments("tanh", 1.0)
+
+    def sampler(which):
+        def sample(n, seed):
+            rng = np.random.default_rng(seed)
+            acc = PowerSums()
+            layer = Tanh()
+            for start in range(0, n, 1 << 18):
+                z = rng.standard_normal(min(1 << 18, n - start))[None, :]
+                y = layer.forward(z, train=True)
+                v = y if which == "f" else layer.backward(np.ones_like(z))
+                acc = acc + PowerSums.of(v * v)
+            return acc
+        return sample
+    return [Moment("E[tanh(z)²]", m2, 1.0, sampler("f"), "mean", sd=1.0,
+                   foil_name="tanh z ≈ z"),
+            Moment("E[tanh'(z)²]", d2, 1.0, sampler("fprime"), "mean", sd=1.0,
+                   foil_name="tanh z ≈ z")]
+
+
+BATCH = 64  # 002 uses 16; 64 gives the deep He layers enough power against the halving foil
+PILOT_WIDTH = 1024  # the design check's pilot; its SEs are rescaled by √(1024/4096)
+LAYERS = 6
+
+
+def _constant(kind, l):
+    return 1.0
+
+
+def _halving(kind, l):
+    return 0.5 ** l if kind == "forward" else 0.5 ** (LAYERS - l)
+
+
+def _depth_profile(label: str, inits: dict, foils: dict, backward: bool = True) -> Profile:
+    """One Profile over every initialisation in ``inits`` (label -> (activation, c)),
+    sharing one set of weights; ``foils``: label -> foil function (kind, layer)."""
+    from . import depth
+
+    exact, foil, preds = [], [], {}
+    for name, (act, c) in inits.items():
+        fwd, bwd = depth.predict(act, c, LAYERS, gaussian_moments)
+        preds[name] = (fwd, bwd)
+        exact += list(fwd) + (list(bwd) if backward else [])
+        foil += [foils[name]("forward", l + 1) for l in range(LAYERS)]
+        if backward:
+            foil += [foils[name]("backward", l) for l in range(LAYERS)]
+
+    def experiment(seed, pilot):
+        width = PILOT_WIDTH if pilot else 4096
+        shrink = (PILOT_WIDTH / 4096) ** 0.5 if pilot else 1.0
+        sims = depth.simulate(inits, seed, width=width, batch=BATCH)
+        out = []
+        for name, res in sims.items():
+            fwd, bwd = preds[name]
+            out += [(f"{name}: E[h_{l + 1}²]", res["forward"][l],
+                     shrink * fwd[l] * res["forward_relvar"][l] ** 0.5) for l in range(LAYERS)]
+            if backward:
+                out += [(f"{name}: E[g_{l}²]", res["backward"][l],
+                         shrink * bwd[l] * res["backward_relvar"][l] ** 0.5)
+                        for l in range(LAYERS)]
+        return out
+    return Profile(label, exact, foil, experiment,
+                   note="CLT over 4096 i.i.d. units per layer (delta method across layers)")
+
+
+@claim("depth-propagation", title="Second moments through 6 layers of width 4096 (002 "
+       "§9.4.5): predicted vs simulated", source="002 §9.4.5", section=6, kinds="C",
+       derivations=("relu-moments", "activation-moments", "he-init"))
+def depth_profile_matches_mean_field(ctx: Context) -> list:
+    """Per-layer activation (forward) and gradient (backward) second moments for ReLU + He
+    (constant), ReLU + 1/n (halves per layer) and tanh + 1/n (slow decay), batch 64,
+    against the mean-field recursion with derive's Gaussian moments. Foils: ReLU + He
+    collapsing by halves (Xavier's assumption); ReLU + 1/n and tanh + 1/n staying
+    constant (what 002 says of its snippet / the linear regime). The quick variant runs
+    ReLU + He only."""
+    inits = {"ReLU+He": ("relu", 2.0)}
+    foils = {"ReLU+He": _halving, "ReLU+1/n": _constant, "tanh+1/n": _constant}
+    if not ctx.quick:
+        inits["ReLU+1/n"] = ("relu", 1.0)
+        inits["tanh+1/n"] = ("tanh", 1.0)
+    return [_depth_profile("width 4096", inits, foils)]
+
+
+@claim("kaiming-snippet", title="002's printed 'Kaiming' code collapses like Xavier",
+       source="002 §9.4.5", section=6, kinds="X,C", derivations=("relu-moments",),
+       quick=False)
+def printed_kaiming_snippet_collapses(ctx: Context) -> list:
+    """002's snippet divides the weights by √Din (c = 1) under ReLU: the activation second
+    moment halves per layer, E[h_6²] = 2⁻⁶. Foil: what the notes show for it, 'just
+    right' (constant 1). The correction √(2/Din) is checked by depth-propagation."""
+    return [_depth_profile("002 snippet W/√Din", {"snippet": ("relu", 1.0)},
+                           {"snippet": _constant}, backward=False)]
+
+
+@claim("he-init", title="He initialisation keeps Var z = E[x²] through a ReLU layer",
+       source="000 §3.3, 002 §9.4.5", section=6, kinds="D,C", derivations=("he-init",))
+def he_init_preserves_second_moment(ctx: Context) -> list:
+    """One layer, fan_in 2048, input h = ReLU(x), x ~ N(0, 1), W from numeric.init.he_normal:
+    Var z_j = n·Var w·E[h²] = (2/n)·n·½ = 1 (exact value n·Var w·E[h²] from derive he-init
+    and relu-moments). Foil: Xavier's 1/n variance, giving ½."""
+    import numpy as np
+
+    from numeric import init
+    n, fan_out, batch = 2048, 1024, 64
+    var_w = ctx.exact("he-init", ("var_w", "forward_variance", "variance"), n=n, n_in=n,
+                      fan_in=n)
+    second = ctx.exact("relu-moments", ("second_moment", "relu_second_moment"), sigma=1)
+    exact = n * var_w * second
+
+    def experiment(seed):
+        rng = np.random.default_rng(seed)
+        h = np.maximum(rng.standard_normal((batch, n)), 0)
+        z = h @ init.he_normal(rng, n, fan_out)
+        unit = (z ** 2).mean(axis=0)  # i.i.d. over output units given h
+        # conditional on h the target is Σ_b‖h_b‖²·Var w / batch; its own spread is added
+        cond = (h ** 2).sum(axis=1)
+        se = np.sqrt(unit.var(ddof=1) / fan_out + (var_w ** 2) * cond.var(ddof=1) / batch)
+        return float(unit.mean()), float(se)
+    return [Estimate("Var z, fan_in 2048", exact, exact / 2, experiment,
+                     foil_name="Xavier 1/n")]
+
+
+@claim("selu-fixed-point", title="SELU self-normalises over depth", source="002 §9.2",
+       section=7, kinds="D,C", derivations=("selu-fixed-point",),
+       quick=False)  # building derive's selu-fixed-point alone takes seconds
+def selu_self_normalises(ctx: Context) -> list:
+    """numeric's SELU constants equal derive's fixed point (α, λ) to float64 precision; a
+    30-layer SELU network (width 1024, LeCun normal 1/n) started from inputs with mean 1
+    and variance 3 ends at mean ≈ 0, second moment ≈ 1. Foils: the input's moments (no
+    contraction) and, for the constants, 002's rounded α = 1.6733, λ = 1.0507."""
+    import numpy as np
+
+    from numeric import init
+    from numeric.layers import SELU
+    alpha = ctx.exact("selu-fixed-point", ("alpha_exact", "alpha"))
+    lam = ctx.exact("selu-fixed-point", ("lambda_exact", "lambda"))
+
+    def constants():  # read back from numeric's SELU: λ = selu(1), λα = −selu(−50)
+        act = SELU()
+        lam_ = float(act.forward(np.array([[1.0]]), train=False)[0, 0])
+        return np.array([-float(act.forward(np.array([[-50.0]]), train=False)[0, 0]) / lam_,
+                         lam_])
+    width, depth_, batch = 1024, 30, 64
+
+    def experiment(seed):
+        rng = np.random.default_rng(seed)
+        x = 1.0 + np.sqrt(3.0) * rng.standard_normal((batch, width))
+        act = SELU()
+        for _ in range(depth_):
+            x = act.forward(x @ init.lecun_normal(rng, width, width), train=True)
+        unit = (x ** 2).mean(axis=0)
+        return float(unit.mean()), float(unit.std(ddof=1) / np.sqrt(width))
+    return [Exact("(α, λ) in numeric.SELU", np.array([alpha, lam]),
+                  np.array([1.6733, 1.0507]), constants, tol=1e-14,
+                  foil_name="rounded constants"),
+            Estimate("E[h_30²] after 30 SELU layers", 1.0, 4.0, experiment,
+                     foil_name="input second moment 1 + 3",
+                     note="CLT over 1024 units; fixed point E[h²] = 1 of derive")]
+
+
+@claim("constant-init-symmetry", title="Constant initialisation never breaks symmetry",
+       source="002 §9.4.1", section=2, kinds="D,C", derivations=("constant-init-symmetry",))
+def constant_init_keeps_units_identical(ctx: Context) -> list:
+    """A 2-layer MLP (numeric Linear/Tanh/Linear) with all weights equal: after 5 SGD steps
+    every hidden unit still has identical weights (max spread 0). Foil implementation: a
+    random initialisation, whose units differ."""
+    import numpy as np
+
+    from numeric.layers import Linear, Sequential, SoftmaxCrossEntropy, Tanh
+
+    def train(constant: bool):
+        rng = np.random.default_rng(7)
+        net = Sequential(Linear(4, 6, rng=rng), Tanh(), Linear(6, 3, rng=rng))
+        if constant:
+            for layer in (net.layers[0], net.layers[2]):
+                for k in layer.params:
+                    layer.params[k][...] = 0.3
+        loss = SoftmaxCrossEntropy()
+        x, y = rng.standard_normal((8, 4)), rng.integers(0, 3, 8)
+        for _ in range(5):
+            loss.forward(net.forward(x, train=True), y)
+            net.backward(loss.backward())
+            for layer in (net.layers[0], net.layers[2]):
+                for k in layer.params:
+                    layer.params[k] -= 0.5 * layer.grads[k]
+        w = net.layers[0].params
+        key = "W" if "W" in w else sorted(w)[0]
+        return float(np.ptp(w[key], axis=1).max() if w[key].shape[0] == 4
+                     else np.ptp(w[key], axis=0).max())
+
+    def check(constant):
+        spread = train(constant)
+        return spread < 1e-12, f"max spread of hidden weights {spread:.2e}"
+    return [Behaviour("hidden units stay identical", check, True, False,
+                      foil_name="random init")]
+
+
+def _one_layer_moments(seed, weights, n_in: int, n_out: int, batch: int, act=None):
+    """Forward second moment of z = f(x)W and backward second moment of gW^T for one
+    layer, with x ~ N(0, 1) and g ~ N(0, 1); each averaged over i.i.d. units (columns of
+    W for the forward pass, rows for the backward pass) with its standard error."""
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((batch, n_in))
+    h = act(x) if act else x
+    W = weights(rng, n_in, n_out)
+    h = h.astype(W.dtype)
+    fwd = ((h @ W).astype(np.float64) ** 2).mean(axis=0)
+    g = rng.standard_normal((batch, n_out))
+    bwd = ((g.astype(W.dtype) @ W.T).astype(np.float64) ** 2).mean(axis=0)
+    # the input's own sample second moment adds a (small) common factor: included in the SE
+    common = (h ** 2).mean(axis=1).var(ddof=1) / batch / (h ** 2).mean() ** 2
+    se = lambda u: float(np.sqrt(u.var(ddof=1) / u.size + u.mean() ** 2 * common))
+    return (float(fwd.mean()), se(fwd)), (float(bwd.mean()), se(bwd))
+
+
+@claim("xavier-init", title="Xavier's compromise 2/(n_in + n_out): forward and backward",
+       source="002 §9.4.4", section=6, kinds="D,C", derivations=("xavier-init",))
+def xavier_compromise_moments(ctx: Context) -> list:
+    """A linear layer 512 → 2048 with numeric.init.xavier_normal: Var z = n_in·Var w = 0.4
+    forward and n_out·Var w = 1.6 backward (Var w = derive's 2/(n_in + n_out)); neither
+    is 1 when n_in ≠ n_out. Foils: the forward rule 1/n_in (1 and 4)."""
+    from numeric import init
+    n_in, n_out, batch = 512, 2048, 64
+    var_w = ctx.exact("xavier-init", ("compromise_variance",), n_in=n_in, n_out=n_out)
+    def side(k):
+        def experiment(seed):
+            return _one_layer_moments(seed, init.xavier_normal, n_in, n_out, batch)[k]
+        return experiment
+    return [Estimate("forward Var z = n_in·Var w", n_in * var_w, 1.0, side(0),
+                     foil_name="1/n_in rule"),
+            Estimate("backward Var = n_out·Var w", n_out * var_w, n_out / n_in, side(1),
+                     foil_name="1/n_in rule")]
+
+
+@claim("activation-gain", title="The derived tanh gain keeps the second moment; the table's "
+       "5/3 does not", source="002 §9.4", section=6, kinds="D,C",
+       derivations=("activation-gain",))
+def derived_gain_preserves_second_moment(ctx: Context) -> list:
+    """Pre-activations z ~ N(0, 1) (batch 64, width 4096; quick 2048), h = tanh z, weights
+    N(0, g²/n):
+    the next pre-activations have second moment g²·E[tanh(z)²], which is 1 for derive's
+    fixed-point gain g = √(1/E[tanh²]) ≈ 1.59. Foil: the conventional table gain 5/3
+    (giving ≈ 1.095), so the table is a heuristic, not a fixed point."""
+    import math
+
+    import numpy as np
+    gain = ctx.exact("activation-gain", ("tanh_gain_q1",))
+    n, batch = (2048, 64) if ctx.quick else (4096, 64)
+
+    def weights(g):  # float32 Box–Muller (proofs.sampler) for speed; N(0, g²/n)
+        from .sampler import normal_array
+        return lambda rng, a, b: normal_array(int(rng.integers(2 ** 63)), (a, b),
+                                              g / math.sqrt(a))
+
+    def experiment(seed):
+        return _one_layer_moments(seed, weights(gain), n, n, batch, act=np.tanh)[0]
+    foil = (5 / 3) ** 2 / gain ** 2
+    return [Estimate("E[z'²] with the derived gain", 1.0, foil, experiment,
+                     foil_name="table gain 5/3")]

@@ -1,0 +1,60 @@
+"""``nnmath verify [SLUG ...] [--seed N] [--json] [--quick] [--plots DIR]``.
+
+Runs the claims (all, the quick subset, or the named ones), prints the verdict table
+(claim, exact, estimate, SE, z, foil z, verdict), progress on stderr, and exits 1 if any
+claim fails, 2 on an unknown slug.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from .runner import DEFAULT_BUDGET, DEFAULT_SEED
+    parser.add_argument("slugs", nargs="*", metavar="SLUG", help="claims to run (default: all)")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED,
+                        help=f"root seed of every experiment (default {DEFAULT_SEED})")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--quick", action="store_true",
+                        help="the fast subset with smaller parameter grids (< 10 s)")
+    parser.add_argument("--budget", type=float, default=DEFAULT_BUDGET,
+                        help="suite-wide false-fail probability, split over all assertions "
+                             f"(default {DEFAULT_BUDGET:g})")
+    parser.add_argument("--plots", metavar="DIR",
+                        help="also write PNG figures to DIR (needs matplotlib)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress on stderr")
+
+
+def run(args: argparse.Namespace) -> int:
+    from . import claims, runner
+
+    if not 0 < args.budget < 1:
+        print(f"nnmath verify: --budget must be in (0, 1), got {args.budget}", file=sys.stderr)
+        return 2
+    for slug in args.slugs:
+        try:
+            claims.get(slug)
+        except claims.UnknownClaim as exc:
+            print(f"nnmath verify: {exc}", file=sys.stderr)
+            return 2
+    if args.plots:
+        from . import plots
+        problem = plots.unavailable()
+        if problem:
+            print(f"nnmath verify: --plots: {problem}", file=sys.stderr)
+            return 2
+    progress = None if args.no_progress else runner.stderr_progress
+    reports = runner.run(args.slugs or None, seed=args.seed, quick=args.quick,
+                         budget=args.budget, progress=progress)
+    if args.json:
+        print(json.dumps(runner.to_json(reports, seed=args.seed, budget=args.budget),
+                         indent=2))
+    else:
+        print(runner.table(reports))
+    if args.plots:
+        from . import plots
+        for path in plots.write_all(args.plots, seed=args.seed, quick=args.quick):
+            print(f"wrote {path}", file=sys.stderr)
+    return 0 if all(r.ok for r in reports) else 1
