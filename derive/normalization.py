@@ -402,7 +402,7 @@ def batchnorm_backward(d: Derivation) -> None:
         return grad, _bn_chain_form(c, gs, _S)
 
     d.prove_for_sizes("chain form (000 §2.3; 001 eq. 32) = SymPy's derivative",
-                      dY_chain_shown, chain_vs_sympy,
+                      dY_chain_shown, chain_vs_sympy, sizes=(2, 3, 4),
                       why="three paths from Y_i: direct (1/std), through ν (∂ν/∂Y_i = "
                           "2(Y_i − μ)/B) and through μ (∂μ/∂Y_i = 1/B); compared with SymPy "
                           "differentiating ℓ(Y) as a whole, every component i")

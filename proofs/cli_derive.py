@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import sys
 import textwrap
 
@@ -48,13 +49,51 @@ def run_show(args: argparse.Namespace) -> int:
     try:
         d = derive.get(args.slug)
     except derive.UnknownSlug as exc:
-        print(f"nnmath show: {exc}", file=sys.stderr)
+        from . import claims
+        if args.slug in claims.entries():  # a claim-only row (kind C): describe the claim
+            sys.stdout.write(_claim_description(claims.entries()[args.slug], args))
+            return 0
+        suggestions = claims_and_derivations_closest(args.slug)
+        hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
+        print(f"nnmath show: no derivation or claim named {args.slug!r}{hint} "
+              f"(`nnmath list` shows all)", file=sys.stderr)
         return 2
     if args.latex or args.standalone:
         sys.stdout.write(d.to_latex(standalone=args.standalone))
     else:
         sys.stdout.write(d.to_text())
     return 0
+
+
+def claims_and_derivations_closest(slug: str) -> list[str]:
+    import derive
+
+    from . import claims
+    pool = dict.fromkeys([*derive.entries(), *claims.entries()])  # ordered, no repeats
+    return derive.closest(slug, list(pool))
+
+
+def _claim_description(entry, args: argparse.Namespace) -> str:
+    """A claim-only catalog row: what is verified, from where, and how to run it."""
+    lines = [f"{entry.slug} — {entry.title}", f"source: {entry.source}",
+             f"kind: {entry.kinds} (a claim checked by experiment, not a derivation)", "",
+             inspect.cleandoc(entry.doc), ""]
+    if entry.derivations:
+        lines.append("exact values from: " + ", ".join(
+            f"`nnmath show {s}`" for s in entry.derivations))
+    lines.append(f"run it: nnmath verify {entry.slug}")
+    text = "\n".join(lines) + "\n"
+    if not (args.latex or args.standalone):
+        return text
+    from derive.render import escape_text
+    paragraphs = [p for p in text.strip().split("\n\n") if p.strip()]
+    body = "\n\n".join("\\noindent " + " \\newline\n".join(
+        escape_text(line) for line in para.splitlines()) for para in paragraphs)
+    if not args.standalone:
+        return body + "\n"
+    return ("\\documentclass[11pt]{article}\n\\usepackage[T1]{fontenc}\n"
+            "\\usepackage{amsmath,amssymb}\n\\usepackage[margin=2cm]{geometry}\n"
+            "\\begin{document}\n" + body + "\n\\end{document}\n")
 
 
 def add_errata_arguments(parser: argparse.ArgumentParser) -> None:

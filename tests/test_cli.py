@@ -42,3 +42,13 @@ def test_show_formats(flags, capsys):
 def test_no_command_prints_usage_and_exits_2():
     run = nnmath()
     assert run.returncode == 2 and "commands:" in run.stdout
+
+
+def test_claim_only_rows_are_shown_with_how_to_verify(capsys):
+    from proofs import claims
+
+    claim_only = [s for s in claims.entries() if s not in derive.entries()]
+    assert claim_only, "the catalog has claim-only rows (e.g. depth-propagation)"
+    for slug in claim_only:
+        assert main(["show", slug]) == 0
+        assert f"nnmath verify {slug}" in capsys.readouterr().out
