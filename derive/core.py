@@ -283,16 +283,25 @@ class Derivation:
         self.errata: list[Erratum] = []
         self.values: dict[str, Any] = {}  # named results other modules may read
         self._symbols: dict[str, sp.Symbol] = {}
+        self._symbol_facts: dict[str, list[sp.Symbol]] = {}
 
     # ---- symbols and statements -------------------------------------------------------
     def symbol(self, name: str, **assumptions: Any) -> sp.Symbol:
         """A SymPy symbol; its assumptions are listed with the derivation."""
         s = sp.Symbol(name, **assumptions)
         self._symbols[name] = s
-        if assumptions:
-            facts = ", ".join(k for k, v in assumptions.items() if v)
-            self.assumptions.append(f"${sp.latex(s)}$: {facts}")
+        facts = ", ".join(k for k, v in assumptions.items() if v)
+        if facts:
+            group = self._symbol_facts.setdefault(facts, [])
+            if s not in group:
+                group.append(s)
         return s
+
+    def stated_assumptions(self) -> list[str]:
+        """Symbol assumptions grouped by fact (``$z, y$: real``), then those in words."""
+        grouped = [f"${', '.join(sp.latex(s) for s in syms)}$: {facts}"
+                   for facts, syms in self._symbol_facts.items()]
+        return grouped + self.assumptions
 
     def symbols(self, names: str, **assumptions: Any) -> tuple:
         return tuple(self.symbol(n, **assumptions) for n in names.split())
@@ -376,8 +385,11 @@ class Derivation:
         if value is not True and value != sp.true:
             raise RewriteError(f"{self.slug}: step {len(self.steps) + 1} '{label}' is not "
                                f"established: SymPy gives {value}")
-        self._add(Step("prove", label, shown if shown is not None else statement, why,
-                       Check("exact", "decided by SymPy")))
+        if shown is None and (statement is True or statement == sp.true):
+            shown = None  # SymPy already reduced it to True: the label says what was decided
+        elif shown is None:
+            shown = statement
+        self._add(Step("prove", label, shown, why, Check("exact", "decided by SymPy")))
 
     def prove_for_sizes(self, label: str, shown: Any, family: Callable[[int], tuple],
                         sizes: Sequence[int] = (2, 3, 4, 5), why: str = "") -> Check:

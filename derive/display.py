@@ -10,7 +10,7 @@ class Shown(sp.Symbol):
 
     def __new__(cls, latex: str, text: str | None = None):
         obj = super().__new__(cls, latex)
-        obj._text = text if text is not None else _plain(latex)
+        obj._text = text if text is not None else plain(latex)
         return obj
 
     def _latex(self, printer):
@@ -24,17 +24,37 @@ class Shown(sp.Symbol):
         return prettyForm(self._text)
 
 
-_PLAIN = [(r"\\frac\{((?:[^{}]|\{[^{}]*\})*)\}\{((?:[^{}]|\{[^{}]*\})*)\}", r"\1/\2"), (r"\^\{T\}|\^T", "ᵀ"),
+_PLAIN = [(r"\\left|\\right", ""), (r"\\frac\{((?:[^{}]|\{[^{}]*\})*)\}\{((?:[^{}]|\{[^{}]*\})*)\}", r"\1/\2"), (r"\^\{T\}|\^T", "ᵀ"),
           (r"\\partial ?", "∂"), (r"\\ell", "ℓ"), (r"\\delta", "δ"), (r"\\sigma", "σ"),
           (r"\\odot", "⊙"), (r"\\nabla", "∇"), (r"\\sum", "Σ"), (r"\\mathbf\{1\}", "1"),
           (r"\\tfrac12", "½"), (r"\\\|", "‖"), (r"\\log", "log"), (r"\\lceil", "⌈"),
           (r"\\rceil", "⌉"), (r"\\left|\\right", ""), (r"\\,|\\ ", " "), (r"[{}]", "")]
 
 
-def _plain(latex: str) -> str:
+def _command_table() -> list:
+    """LaTeX commands -> Unicode, the reverse of render.UNICODE_MATH (\\alpha -> α ...)."""
+    from .render import UNICODE_MATH
+
+    table = {}
+    for char, cmd in UNICODE_MATH.items():
+        if re.fullmatch(r"\\[A-Za-z]+", cmd) and len(char) == 1 and cmd not in table:
+            table[cmd] = char
+    return [(re.escape(cmd) + r"(?![A-Za-z])", char) for cmd, char in table.items()]
+
+
+_ACCENT = {"hat": "\u0302", "bar": "\u0304", "tilde": "\u0303", "dot": "\u0307"}
+_STRUCTURE = [
+    (r"\\(?:text|mathrm|operatorname|mathbf|mathit|mathcal)\{([^{}]*)\}", r"\1"),
+    (r"\\sqrt\{([^{}]*)\}", r"√(\1)"),
+    (r"\\(hat|bar|tilde|dot)\s*\{?([A-Za-z])\}?",
+     lambda m: m.group(2) + _ACCENT[m.group(1)]),
+]
+
+
+def plain(latex: str) -> str:
     """A readable terminal form of a short LaTeX statement (for display-only symbols)."""
     text = latex
-    for pattern, repl in _PLAIN:
+    for pattern, repl in _STRUCTURE + _PLAIN[:-1] + _command_table() + _PLAIN[-1:]:
         text = re.sub(pattern, repl, text)
     return text
 

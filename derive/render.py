@@ -158,7 +158,7 @@ def latex_document(d: "Derivation") -> str:
         f"\\author{{nnmath derivation \\texttt{{{escape_text(d.slug)}}}}}\n",
         "\\date{}\n\\begin{document}\n\\maketitle\n",
         f"\\noindent\\textbf{{Source:}} {escape_text(d.source)}\n\n",
-        "\\paragraph{Assumptions.}\n", _itemize(d.assumptions),
+        "\\paragraph{Assumptions.}\n", _itemize(d.stated_assumptions()),
         "\\paragraph{Conventions.}\n", _itemize(d.conventions),
         "\\paragraph{Derivation.}\n", latex_fragment(d),
     ]
@@ -203,18 +203,28 @@ def _pretty_step(s: "Step") -> str:
         return _pretty(s.lhs) + "\n    =\n" + _pretty(s.expr)
 
 
+def plain_text(prose: str) -> str:
+    """Prose for terminals: ``$...$`` LaTeX spans turned into readable plain text."""
+    from .display import plain
+
+    parts = prose.split("$")
+    if len(parts) % 2 == 0:
+        return prose
+    return "".join(plain(p) if i % 2 else p for i, p in enumerate(parts))
+
+
 def text(d: "Derivation") -> str:
     """Plain text for terminals (Unicode pretty-printing)."""
     lines = [f"{d.slug} — {d.title}", f"source: {d.source}"]
-    if d.assumptions:
+    if d.stated_assumptions():
         lines.append("assumptions:")
-        lines += [f"  • {a}" for a in d.assumptions]
+        lines += [f"  • {plain_text(a)}" for a in d.stated_assumptions()]
     if d.conventions:
         lines.append("conventions:")
-        lines += [f"  • {c}" for c in d.conventions]
+        lines += [f"  • {plain_text(c)}" for c in d.conventions]
     lines.append("")
     for s in d.steps:
-        lines.append(f"({s.index}) {s.label}" + (f" — {s.why}" if s.why else "")
+        lines.append(f"({s.index}) {plain_text(s.label)}" + (f" — {plain_text(s.why)}" if s.why else "")
                      + f"   [{s.check.describe()}]")
         if s.expr is not None:
             lines.append(_pretty_step(s))
