@@ -1,6 +1,6 @@
 """Benchmark: generated kernels vs hand-fused NumPy vs PyTorch CPU (one thread).
 
-    python benchmarks/bench_kernels.py [--reps 7] [--quick] [--markdown benchmarks/RESULTS.md]
+    python benchmarks/bench_kernels.py [--reps 7] [--quick] [--sweep] [--markdown FILE]
 
 Cases: BatchNorm backward (dx, dγ, dβ from g, x̂) at (256, 1024) and (4096, 4096), and
 softmax–cross-entropy forward + backward (loss and dL/dz from logits and dense one-hot
@@ -15,7 +15,9 @@ exponentials, z and y read again for the loss and gradient, dL/dz written).
 The machine's copy bandwidth is np.copyto between two 256 MiB arrays (read + write counted).
 
 * generated: ``numeric.layers.batchnorm_backward`` / ``softmax_cross_entropy``: the layer
-  code path, i.e. reductions and generated kernels applied over cache-sized row blocks;
+  code path, i.e. reductions and generated kernels (evaluated in place, no temporaries)
+  applied over cache-sized row chunks of ``numeric.layers.CHUNK_BYTES`` per array;
+  ``--sweep`` times the 4096×4096 BatchNorm backward for several chunk sizes first;
 * hand: fused NumPy written by hand with in-place ufuncs on whole arrays;
 * torch: ``aten.native_batch_norm_backward`` / ``F.cross_entropy`` + autograd-free
   softmax gradient, ``torch.set_num_threads(1)`` (skipped if torch is not installed).
@@ -32,7 +34,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from numeric.layers import batchnorm_backward, softmax_cross_entropy  # noqa: E402
+from numeric.layers import CHUNK_BYTES, batchnorm_backward, softmax_cross_entropy  # noqa: E402,E501
 
 try:
     import torch
@@ -112,6 +114,20 @@ def bn_case(shape, dtype, reps):
     return res, 5 * g.nbytes
 
 
+def chunk_sweep(reps: int) -> None:
+    """Print the generated BatchNorm backward's time at (4096, 4096) per chunk size."""
+    rng = np.random.default_rng(0)
+    for dtype in (np.float32, np.float64):
+        g = rng.standard_normal((4096, 4096)).astype(dtype)
+        xhat = rng.standard_normal((4096, 4096)).astype(dtype)
+        ones, out = np.ones(4096, dtype), np.empty_like(g)
+        sizes = [1 << k for k in range(16, 22)]
+        res = interleaved({cb: (lambda cb=cb: batchnorm_backward(
+            g, xhat, ones, ones, out=out, chunk_bytes=cb)) for cb in sizes}, reps)
+        print(f"chunk sweep, BN backward 4096×4096 {np.dtype(dtype).name}: " + ", ".join(
+            f"{cb >> 10} KiB {t * 1e3:.1f} ms" for cb, t in res.items()), flush=True)
+
+
 # ---- softmax cross-entropy ----------------------------------------------------------------
 def ce_hand(z, y, buf, grad):
     n = z.shape[0]
@@ -174,7 +190,12 @@ def main(argv=None) -> int:
     parser.add_argument("--reps", type=int, default=7)
     parser.add_argument("--quick", action="store_true", help="small cases only")
     parser.add_argument("--markdown", help="also write the table to this file")
+    parser.add_argument("--sweep", action="store_true",
+                        help="first time BN backward for chunk sizes 64 KiB ... 2 MiB")
     args = parser.parse_args(argv)
+    print(f"row chunk: {CHUNK_BYTES >> 10} KiB per array (numeric.layers.CHUNK_BYTES)")
+    if args.sweep:
+        chunk_sweep(args.reps)
     bw = copy_bandwidth(args.reps)
     cases = [("BN backward", (256, 1024), bn_case), ("BN backward", (4096, 4096), bn_case),
              ("softmax-CE fwd+bwd", (4096, 1000), ce_case)]

@@ -44,6 +44,7 @@ def _command_table() -> list:
 
 _ACCENT = {"hat": "\u0302", "bar": "\u0304", "tilde": "\u0303", "dot": "\u0307"}
 _STRUCTURE = [
+    (r"\\(?:textstyle|displaystyle|scriptstyle|quad|qquad|[,;!])", ""),
     (r"\\(?:text|mathrm|operatorname|mathbf|mathit|mathcal)\{([^{}]*)\}", r"\1"),
     (r"\\sqrt\{([^{}]*)\}", r"√(\1)"),
     (r"\\(hat|bar|tilde|dot)\s*\{?([A-Za-z])\}?",

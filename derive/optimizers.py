@@ -188,7 +188,7 @@ def ema_bias_correction(d: Derivation) -> None:
 
 # ---------------------------------------------------------------------------------------
 @derivation("momentum", title="Momentum: the EMA form and the heavy-ball form",
-            source="004 B.1.1.5 (eqs. B.17–B.20, Definition 7)", section=8, kinds="D,K")
+            source="004 B.1.1.5 (eqs. B.17–B.20, Definition 7)", section=8, kinds="D,K,X")
 def momentum(d: Derivation) -> None:
     """EMA form (004): M_t = γM_{t−1} + (1 − γ)g_t, W_t = W_{t−1} − ηM_t, M_0 = 0.
     Heavy ball: v_t = μv_{t−1} + g_t, W_t = W_{t−1} − η_hb v_t, v_0 = 0.
@@ -386,7 +386,7 @@ def rmsprop(d: Derivation) -> None:
 # ---------------------------------------------------------------------------------------
 @derivation("adadelta", title="Adadelta (Zeiler 2012): two accumulators, no learning rate",
             source="004 B.1.2 (Definition 11); Zeiler 2012, Algorithm 1", section=8,
-            kinds="D,K")
+            kinds="D,K,X")
 def adadelta(d: Derivation) -> None:
     """Zeiler's Adadelta, elementwise, with decay γ (Zeiler's ρ) and s_0 = d_0 = 0:
 

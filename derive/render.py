@@ -186,7 +186,22 @@ def notebook_latex(d: "Derivation") -> str:
     return "$$" + latex_fragment(d).replace("\\intertext", "\\text") + "$$"
 
 
+def _terminal_names(expr: Any) -> Any:
+    """Symbols named in LaTeX (``\\hat{Z}``, ``\\frac{...}``) renamed to plain text."""
+    from .display import Shown, plain
+
+    try:
+        latex_named = {s for s in expr.free_symbols
+                       if "\\" in s.name and not isinstance(s, Shown)}
+        if not latex_named:
+            return expr
+        return expr.xreplace({s: sp.Symbol(plain(s.name).strip()) for s in latex_named})
+    except AttributeError:  # not a SymPy object with symbols
+        return expr
+
+
 def _pretty(expr: Any, indent: str = "    ") -> str:
+    expr = _terminal_names(expr)
     try:
         art = sp.pretty(expr, use_unicode=True, num_columns=100)
     except Exception:  # noqa: BLE001 - fall back to the plain string form

@@ -19,7 +19,12 @@ Before lambdify sees an expression, codegen rewrites it for floating point:
   before any per-element work, so it is evaluated on a (1, C) row, not on every element;
 * common subexpressions are shared (``cse``);
 * a kernel whose last step combines a hoisted per-feature factor with the per-element part
-  takes an optional ``out=`` array and writes that step into it (no temporary, no copy).
+  takes an optional ``out=`` array and writes that step into it (no temporary, no copy);
+* **in place**: when the per-element part is a chain of ufuncs in which every operation has
+  at most one non-trivial per-element operand (e.g. γσ⁻¹·(g − ḡ − c·x̂)), the kernel takes
+  ``out=`` and, given a non-aliasing ``out``, evaluates the chain step by step into it
+  (``out = x̂·(−c); out += g; out += −ḡ; out *= col0``): no per-element temporaries, so
+  applied to cache-sized row blocks every step runs in cache (layers.py, _row_chunks).
 
 Per-element arguments are recognised by name (``ELEMENTWISE`` below: x, z, g, xhat, ...);
 every other argument is assumed to be a reduction, a parameter or a scalar.
@@ -267,6 +272,108 @@ def _store_last(body: Any, element: set) -> Any:
     return (store_product if isinstance(body, sp.Mul) else store_sum)(first, rest)
 
 
+# ---- in-place evaluation into ``out`` ---------------------------------------------------
+
+# NumPy ufuncs (one argument) that may appear in an in-place chain.
+_INPLACE_UFUNCS = frozenset({"exp", "log", "expm1", "log1p", "sqrt", "tanh", "sinh", "cosh",
+                             "sin", "cos", "abs", "absolute", "sign", "negative"})
+
+
+def _inplace_steps(body: Any, element: set, printer: Any) -> list[str] | None:
+    """Ufunc calls evaluating the per-element expression ``body`` (hoisted names already
+    substituted) into ``out``, each one reading at most one per-element operand besides
+    ``out``; None when that is impossible (two non-trivial per-element operands of one
+    operation would need a second buffer, or a function that is not a NumPy ufunc)."""
+    steps: list[str] = []
+
+    def per_element(e: Any) -> bool:
+        return bool(e.free_symbols & element)
+
+    def source(e: Any) -> str | None:  # a symbol is read directly; else evaluate into out
+        return printer.doprint(e) if e.is_Symbol else ("out" if into_out(e) else None)
+
+    def into_out(e: Any) -> bool:
+        if isinstance(e, (sp.Add, sp.Mul)):
+            ufunc = "numpy.add" if isinstance(e, sp.Add) else "numpy.multiply"
+            rows = [a for a in e.args if not per_element(a)]
+            atoms = [(ufunc, a) for a in e.args if per_element(a) and a.is_Symbol]
+            inner = [a for a in e.args if per_element(a) and not a.is_Symbol]
+            if isinstance(e, sp.Add):  # − u is a subtraction, not a product with −1
+                negated = [a for a in inner if a.could_extract_minus_sign()
+                           and (-a).is_Symbol]
+                atoms += [("numpy.subtract", -a) for a in negated]
+                inner = [a for a in inner if a not in negated]
+            if len(inner) > 1:
+                return False
+            operands = [(f, printer.doprint(a)) for f, a in atoms]
+            if rows:
+                operands.append((ufunc, printer.doprint(e.func(*rows))))
+            if inner:
+                if not into_out(inner[0]):
+                    return False
+                first = "out"
+            elif operands[0][0] != ufunc:
+                return False
+            else:
+                first = operands.pop(0)[1]
+            for f, op in operands:
+                steps.append(f"{f}({first}, {op}, out=out)")
+                first = "out"
+            return True
+        if isinstance(e, sp.Pow) and not per_element(e.exp):
+            src = source(e.base)
+            if src is None:
+                return False
+            if e.exp == -1:
+                steps.append(f"numpy.reciprocal({src}, out=out)")
+            elif e.exp == 2:
+                steps.append(f"numpy.square({src}, out=out)")
+            elif e.exp == sp.Rational(1, 2):
+                steps.append(f"numpy.sqrt({src}, out=out)")
+            else:
+                steps.append(f"numpy.power({src}, {printer.doprint(e.exp)}, out=out)")
+            return True
+        if isinstance(e, sp.Function) and len(e.args) == 1 and isinstance(e.args[0], sp.Expr):
+            name = re.fullmatch(r"numpy\.(\w+)\(out__\)",
+                                printer.doprint(e.func(sp.Symbol("out__"))))
+            if name is None or name.group(1) not in _INPLACE_UFUNCS:
+                return False
+            src = source(e.args[0])
+            if src is None:
+                return False
+            steps.append(f"numpy.{name.group(1)}({src}, out=out)")
+            return True
+        return False
+
+    if not per_element(body) or body.is_Symbol or not into_out(body):
+        return None
+    return steps
+
+
+def _inplace_body(body: list[str], expr: Any, element: set, args: list) -> list[str]:
+    """``body`` (lambdify's lines) with the in-place path added when it applies: lambdify's
+    return expression is kept for ``out=None`` and for an ``out`` sharing memory with a
+    per-element argument; otherwise the ufunc chain of _inplace_steps writes into ``out``."""
+    if not element or not body or not body[-1].startswith("    return ") or \
+            any(not re.match(r"    col\d+ = ", line) for line in body[:-1]):
+        return body
+    _, reduced = _hoist(expr, element)
+    steps = _inplace_steps(reduced, element, KernelPrinter())
+    if steps is None or len(steps) < 2:
+        return body
+    result = body[-1][len("    return "):]
+    # The first step may read ``out`` itself (ufuncs handle exact overlap); an argument
+    # read by a later step must not share memory with ``out``, which earlier steps wrote.
+    later = [a.name for a in args if a in element
+             and any(re.search(rf"\b{a.name}\b", step) for step in steps[1:])]
+    guard = ["    if out is None:", f"        return {result}"]
+    if later:
+        shared = " or ".join(f"numpy.may_share_memory(out, {name})" for name in later)
+        guard += [f"    if {shared}:  # evaluate with temporaries, then store",
+                  f"        out[...] = {result}", "        return out"]
+    return [*body[:-1], *guard, *(f"    {step}" for step in steps), "    return out"]
+
+
 # ---- one function, one file -------------------------------------------------------------
 
 def _plain(sym: sp.Symbol) -> sp.Symbol:
@@ -293,6 +400,7 @@ def kernel_source(conclusion: Any, derivation: Any) -> str:
     lines = src.rstrip().splitlines()
     header, body = lines[0], lines[1:]
     header = header.replace("_lambdifygenerated", conclusion.name, 1)
+    body = _inplace_body(body, expr, element, plain_args)
     if "out=out" in "\n".join(body):
         header = header.replace("):", ", out=None):", 1)
     body_text = "\n".join(body)

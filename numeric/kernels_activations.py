@@ -44,14 +44,20 @@ def sigmoid_grad(x):
     return scipy.special.expit(-tmp0)*scipy.special.expit(tmp0)
 
 
-def tanh_grad(x):
+def tanh_grad(x, out=None):
     """kernel: no overflow (tanh saturates at ±1)
 
     tanh_grad(x) = 1 - tanh(x)**2
 
     Derivation: tanh-derivative (002 §9.2.1); `nnmath show tanh-derivative`.
     """
-    return 1 - numpy.tanh(x)**2
+    if out is None:
+        return 1 - numpy.tanh(x)**2
+    numpy.tanh(x, out=out)
+    numpy.square(out, out=out)
+    numpy.multiply(out, -1, out=out)
+    numpy.add(out, 1, out=out)
+    return out
 
 
 def relu_grad(x):
@@ -233,7 +239,7 @@ def gelu_tanh_grad(x):
     return (1/2)*tmp0 + 0.39894228040143268*x*(1 - tmp0**2)*((26829/200000)*x**2 + 1) + 1/2
 
 
-def gelu_sigmoid(x):
+def gelu_sigmoid(x, out=None):
     """kernel
 
     gelu_sigmoid(x) = x*(tanh(851*x/1000)/2 + 1/2)
@@ -242,7 +248,17 @@ def gelu_sigmoid(x):
 
     Derivation: gelu (002 §9.2.2 (GELU)); `nnmath show gelu`.
     """
-    return (1/2)*x*(numpy.tanh((851/1000)*x) + 1)
+    if out is None:
+        return (1/2)*x*(numpy.tanh((851/1000)*x) + 1)
+    if numpy.may_share_memory(out, x):  # evaluate with temporaries, then store
+        out[...] = (1/2)*x*(numpy.tanh((851/1000)*x) + 1)
+        return out
+    numpy.multiply(x, 851/1000, out=out)
+    numpy.tanh(out, out=out)
+    numpy.add(out, 1, out=out)
+    numpy.multiply(out, x, out=out)
+    numpy.multiply(out, 1/2, out=out)
+    return out
 
 
 def gelu_sigmoid_grad(x):

@@ -26,7 +26,11 @@ def batchnorm_normalize(x, mean, var, eps, out=None):
     Derivation: batchnorm-forward (000 §2.2, 001 Q2, 003 §3); `nnmath show batchnorm-forward`.
     """
     col0 = 1/numpy.sqrt(eps + var)
-    return numpy.multiply(col0, -mean + x, out=out)
+    if out is None:
+        return numpy.multiply(col0, -mean + x, out=out)
+    numpy.add(x, -mean, out=out)
+    numpy.multiply(out, col0, out=out)
+    return out
 
 
 def batchnorm_affine(xhat, gamma, beta, out=None):
@@ -42,7 +46,11 @@ def batchnorm_affine(xhat, gamma, beta, out=None):
 
     Derivation: batchnorm-forward (000 §2.2, 001 Q2, 003 §3); `nnmath show batchnorm-forward`.
     """
-    return numpy.add(beta, gamma*xhat, out=out)
+    if out is None:
+        return numpy.add(beta, gamma*xhat, out=out)
+    numpy.multiply(xhat, gamma, out=out)
+    numpy.add(out, beta, out=out)
+    return out
 
 
 def batchnorm_backward_input(g, xhat, g_mean, g_xhat_mean, gamma, inv_std, out=None):
@@ -68,7 +76,16 @@ def batchnorm_backward_input(g, xhat, g_mean, g_xhat_mean, gamma, inv_std, out=N
     Derivation: batchnorm-backward (000 §2.3, 001 Q2 (eqs. 14–37)); `nnmath show batchnorm-backward`.
     """
     col0 = gamma*inv_std
-    return numpy.multiply(col0, g - g_mean - g_xhat_mean*xhat, out=out)
+    if out is None:
+        return numpy.multiply(col0, g - g_mean - g_xhat_mean*xhat, out=out)
+    if numpy.may_share_memory(out, g):  # evaluate with temporaries, then store
+        out[...] = numpy.multiply(col0, g - g_mean - g_xhat_mean*xhat, out=out)
+        return out
+    numpy.multiply(xhat, -g_xhat_mean, out=out)
+    numpy.add(out, g, out=out)
+    numpy.add(out, -g_mean, out=out)
+    numpy.multiply(out, col0, out=out)
+    return out
 
 
 def layernorm_normalize(x, mean, var, eps, out=None):
@@ -79,7 +96,11 @@ def layernorm_normalize(x, mean, var, eps, out=None):
     Derivation: layernorm-forward (003 §2); `nnmath show layernorm-forward`.
     """
     col0 = 1/numpy.sqrt(eps + var)
-    return numpy.multiply(col0, -mean + x, out=out)
+    if out is None:
+        return numpy.multiply(col0, -mean + x, out=out)
+    numpy.add(x, -mean, out=out)
+    numpy.multiply(out, col0, out=out)
+    return out
 
 
 def layernorm_backward_input(g, xhat, g_mean, g_xhat_mean, gamma, inv_std, out=None):
@@ -114,4 +135,13 @@ def batchnorm_std_eps_backward_input(g, xc, g_mean, g_xc_mean, gamma, sigma, eps
     """
     col0 = -g_xc_mean/(sigma*(eps + sigma))
     col1 = gamma/(eps + sigma)
-    return numpy.multiply(col1, col0*xc + g - g_mean, out=out)
+    if out is None:
+        return numpy.multiply(col1, col0*xc + g - g_mean, out=out)
+    if numpy.may_share_memory(out, g):  # evaluate with temporaries, then store
+        out[...] = numpy.multiply(col1, col0*xc + g - g_mean, out=out)
+        return out
+    numpy.multiply(xc, col0, out=out)
+    numpy.add(out, g, out=out)
+    numpy.add(out, -g_mean, out=out)
+    numpy.multiply(out, col1, out=out)
+    return out

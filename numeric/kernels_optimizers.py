@@ -26,7 +26,7 @@ def momentum_ema_update(m, g, gamma):
     return col0*g + gamma*m
 
 
-def heavy_ball_velocity(v, g, mu):
+def heavy_ball_velocity(v, g, mu, out=None):
     """heavy-ball velocity v_t = μv_{t−1} + g_t; the step is W_t = W_{t−1} − η_hb·v_t
 
     heavy_ball_velocity(v, g, mu) = g + mu*v
@@ -36,10 +36,17 @@ def heavy_ball_velocity(v, g, mu):
 
     Derivation: momentum (004 B.1.1.5 (eqs. B.17–B.20, Definition 7)); `nnmath show momentum`.
     """
-    return g + mu*v
+    if out is None:
+        return g + mu*v
+    if numpy.may_share_memory(out, g):  # evaluate with temporaries, then store
+        out[...] = g + mu*v
+        return out
+    numpy.multiply(v, mu, out=out)
+    numpy.add(out, g, out=out)
+    return out
 
 
-def adagrad_accumulate(s, g):
+def adagrad_accumulate(s, g, out=None):
     """Adagrad's running sum of squared gradients, s_t = s_{t−1} + g_t²
 
     adagrad_accumulate(s, g) = g**2 + s
@@ -49,7 +56,14 @@ def adagrad_accumulate(s, g):
 
     Derivation: adagrad (004 B.1.3); `nnmath show adagrad`.
     """
-    return g**2 + s
+    if out is None:
+        return g**2 + s
+    if numpy.may_share_memory(out, s):  # evaluate with temporaries, then store
+        out[...] = g**2 + s
+        return out
+    numpy.square(g, out=out)
+    numpy.add(out, s, out=out)
+    return out
 
 
 def adagrad_step(g, s, eta, eps, out=None):
@@ -62,7 +76,17 @@ def adagrad_step(g, s, eta, eps, out=None):
 
     Derivation: adagrad (004 B.1.3); `nnmath show adagrad`.
     """
-    return numpy.multiply(eta, g/(eps + numpy.sqrt(s)), out=out)
+    if out is None:
+        return numpy.multiply(eta, g/(eps + numpy.sqrt(s)), out=out)
+    if numpy.may_share_memory(out, g):  # evaluate with temporaries, then store
+        out[...] = numpy.multiply(eta, g/(eps + numpy.sqrt(s)), out=out)
+        return out
+    numpy.sqrt(s, out=out)
+    numpy.add(out, eps, out=out)
+    numpy.reciprocal(out, out=out)
+    numpy.multiply(out, g, out=out)
+    numpy.multiply(out, eta, out=out)
+    return out
 
 
 def rmsprop_accumulate(s, g, gamma):
@@ -89,7 +113,16 @@ def rmsprop_step(g, s, eta, eps, out=None):
 
     Derivation: rmsprop (004 B.1.2 (eqs. B.21–B.26, Definition 11)); `nnmath show rmsprop`.
     """
-    return numpy.multiply(eta, g/numpy.sqrt(eps + s), out=out)
+    if out is None:
+        return numpy.multiply(eta, g/numpy.sqrt(eps + s), out=out)
+    if numpy.may_share_memory(out, g):  # evaluate with temporaries, then store
+        out[...] = numpy.multiply(eta, g/numpy.sqrt(eps + s), out=out)
+        return out
+    numpy.add(s, eps, out=out)
+    numpy.power(out, -1/2, out=out)
+    numpy.multiply(out, g, out=out)
+    numpy.multiply(out, eta, out=out)
+    return out
 
 
 def adadelta_accumulate_grad(s, g, gamma):
@@ -185,4 +218,15 @@ def adam_step(m, v, t, eta, beta1, beta2, eps, out=None):
     """
     col0 = numpy.sqrt((1 - beta2**t)**(-1.0))
     col1 = eta/(beta1**t - 1)
-    return numpy.multiply(col1, m/(col0*numpy.sqrt(v) + eps), out=out)
+    if out is None:
+        return numpy.multiply(col1, m/(col0*numpy.sqrt(v) + eps), out=out)
+    if numpy.may_share_memory(out, m):  # evaluate with temporaries, then store
+        out[...] = numpy.multiply(col1, m/(col0*numpy.sqrt(v) + eps), out=out)
+        return out
+    numpy.sqrt(v, out=out)
+    numpy.multiply(out, col0, out=out)
+    numpy.add(out, eps, out=out)
+    numpy.reciprocal(out, out=out)
+    numpy.multiply(out, m, out=out)
+    numpy.multiply(out, col1, out=out)
+    return out

@@ -11,7 +11,7 @@ import numpy
 __all__ = ['softmax_jacobian_vjp', 'softmax_ce_gradient', 'sigmoid_bce_gradient', 'log_softmax', 'softmax_shifted']
 
 
-def softmax_jacobian_vjp(p, g, p_dot_g):
+def softmax_jacobian_vjp(p, g, p_dot_g, out=None):
     """elementwise kernel; broadcasts over a batch once p_dot_g is a row sum
 
     softmax_jacobian_vjp(p, g, p_dot_g) = p*(g - p_dot_g)
@@ -20,17 +20,31 @@ def softmax_jacobian_vjp(p, g, p_dot_g):
 
     Derivation: softmax-jacobian (000 §3.1, 001 Q1(a)); `nnmath show softmax-jacobian`.
     """
-    return p*(g - p_dot_g)
+    if out is None:
+        return p*(g - p_dot_g)
+    if numpy.may_share_memory(out, p):  # evaluate with temporaries, then store
+        out[...] = p*(g - p_dot_g)
+        return out
+    numpy.add(g, -p_dot_g, out=out)
+    numpy.multiply(out, p, out=out)
+    return out
 
 
-def softmax_ce_gradient(p, y, y_sum):
+def softmax_ce_gradient(p, y, y_sum, out=None):
     """elementwise kernel; y_sum is a row sum done by the layer
 
     softmax_ce_gradient(p, y, y_sum) = p*y_sum - y
 
     Derivation: softmax-ce-gradient (001 Q1(a)-(b), 000 §3.1); `nnmath show softmax-ce-gradient`.
     """
-    return p*y_sum - y
+    if out is None:
+        return p*y_sum - y
+    if numpy.may_share_memory(out, y):  # evaluate with temporaries, then store
+        out[...] = p*y_sum - y
+        return out
+    numpy.multiply(p, y_sum, out=out)
+    numpy.subtract(out, y, out=out)
+    return out
 
 
 def sigmoid_bce_gradient(z, y):
@@ -69,4 +83,9 @@ def softmax_shifted(z, z_max, sum_exp_shifted, out=None):
     Derivation: stable-softmax (000 §3.1, 001 Q1); `nnmath show stable-softmax`.
     """
     col0 = sum_exp_shifted**(-1.0)
-    return numpy.multiply(col0, numpy.exp(z - z_max), out=out)
+    if out is None:
+        return numpy.multiply(col0, numpy.exp(z - z_max), out=out)
+    numpy.add(z, -z_max, out=out)
+    numpy.exp(out, out=out)
+    numpy.multiply(out, col0, out=out)
+    return out

@@ -50,55 +50,92 @@ def check_array(x: Any, name: str = "input", *, ndim: int | None = None,
     return x
 
 
-def row_blocks(n_rows: int, row_bytes: int, block_bytes: int = 1 << 17):
-    """Slices of about ``block_bytes`` (128 KiB) of rows: a kernel applied block by block keeps
-    its temporaries small (in cache, and recycled by the allocator instead of fresh pages),
-    so each big array is read or written once from memory. (Block size chosen by
-    measurement with benchmarks/bench_kernels.py.)"""
-    step = max(1, block_bytes // max(1, row_bytes))
+# Bytes of one array's row chunk: 256 KiB, so that a chunk of g, x̂ and dx (or of z, y and
+# dL/dz) stays in the 2 MiB L2 cache of the benchmark machine while a generated kernel makes
+# its several passes over it. Chosen by measurement: `python benchmarks/bench_kernels.py
+# --sweep` times 64 KiB ... 2 MiB (see benchmarks/RESULTS.md).
+CHUNK_BYTES = 1 << 18
+
+
+def _row_chunks(n_rows: int, n_cols: int, itemsize: int, chunk_bytes: int | None = None):
+    """Row slices of about ``chunk_bytes`` (default CHUNK_BYTES) each, at least one row.
+
+    Cache blocking: a chain of NumPy ufuncs applied to a whole array streams it through
+    main memory once per ufunc; applied chunk by chunk (with out= into chunk views) only the
+    first pass over a chunk reads memory and the others hit cache."""
+    step = max(1, (chunk_bytes or CHUNK_BYTES) // max(1, n_cols * itemsize))
     return [slice(i, min(i + step, n_rows)) for i in range(0, n_rows, step)]
+
+
+def row_blocks(n_rows: int, row_bytes: int, block_bytes: int = CHUNK_BYTES):
+    """Row slices of about ``block_bytes``; kept for callers of the old name."""
+    return _row_chunks(n_rows, row_bytes, 1, block_bytes)
 
 
 def batchnorm_backward(grad: np.ndarray, xhat: np.ndarray, gamma: np.ndarray,
                        inv_std: np.ndarray, *, train: bool = True,
-                       out: np.ndarray | None = None) -> tuple:
+                       out: np.ndarray | None = None,
+                       chunk_bytes: int | None = None) -> tuple:
     """(dx, dγ, dβ) of y = γx̂ + β, x̂ the batch-normalised x (kernel batchnorm_backward_input).
 
-    Two passes: the reductions Σg and Σg·x̂ per feature (streaming, no temporaries), then
-    the generated kernel over row blocks, writing into ``out`` (allocated if not given).
-    In eval mode (running statistics) the batch-mean terms vanish."""
-    m = grad.shape[0]
-    g_sum = grad.sum(axis=0)
-    g_xhat_sum = np.einsum("ij,ij->j", grad, xhat)
-    if train:
-        g_mean, g_xhat_mean = g_sum / m, g_xhat_sum / m
+    Two passes over row chunks (_row_chunks): (1) the reductions dβ = Σg and dγ = Σg·x̂ per
+    feature: g·x̂ goes into a chunk-sized scratch that stays in cache, each chunk is summed
+    over its rows and added to a float64 accumulator (for float32 input the rounding error
+    then grows with the chunk's rows, not with the batch size); (2) the generated kernel
+    evaluated in place into ``out`` chunk by chunk. Main-memory traffic is then about five
+    arrays: g and x̂ read twice, dx written. In eval mode (running statistics) the
+    batch-mean terms vanish. ``out`` (allocated if not given) must not overlap g."""
+    m, c = grad.shape
+    chunks = _row_chunks(m, c, grad.itemsize, chunk_bytes)
+    acc = np.promote_types(grad.dtype, np.float64)
+    g_sum, g_xhat_sum = np.zeros(c, acc), np.zeros(c, acc)
+    scratch = np.empty((chunks[0].stop - chunks[0].start if chunks else 0, c),
+                       np.result_type(grad, xhat))
+    part = np.empty(c, scratch.dtype)
+    for b in chunks:
+        s = scratch[:b.stop - b.start]
+        np.multiply(grad[b], xhat[b], out=s)  # reads g and x̂ from memory ...
+        g_xhat_sum += np.sum(s, axis=0, out=part)
+        g_sum += np.sum(grad[b], axis=0, out=part)  # ... and g again from cache
+    if train and m:
+        g_mean, g_xhat_mean = (g_sum / m).astype(scratch.dtype), \
+            (g_xhat_sum / m).astype(scratch.dtype)
     else:
-        g_mean = g_xhat_mean = np.zeros_like(g_sum)
-    out = np.empty_like(grad) if out is None else out
-    for b in row_blocks(m, grad.shape[1] * grad.itemsize):
+        g_mean = g_xhat_mean = np.zeros(c, scratch.dtype)
+    out = np.empty(grad.shape, scratch.dtype) if out is None else out
+    for b in chunks:
         K.batchnorm_backward_input(grad[b], xhat[b], g_mean, g_xhat_mean, gamma, inv_std,
                                    out=out[b])
-    return out, g_xhat_sum, g_sum
+    return out, g_xhat_sum.astype(scratch.dtype), g_sum.astype(scratch.dtype)
 
 
 def softmax_cross_entropy(z: np.ndarray, y: np.ndarray, *,
-                          grad_out: np.ndarray | None = None) -> tuple[float, np.ndarray]:
+                          grad_out: np.ndarray | None = None,
+                          chunk_bytes: int | None = None) -> tuple[float, np.ndarray]:
     """(mean loss, dL/dz) of softmax cross-entropy for logits z and label rows y (dense).
 
-    Per block of rows: z_max, s = Σ exp(z − z_max) (reductions), log p = log_softmax kernel,
-    p = softmax_shifted kernel, dL/dz = softmax_ce_gradient(p, y, Σy)/n."""
-    n = z.shape[0]
+    Per row chunk (_row_chunks), with every exponential computed once:
+    z_max = max_k z_k and e = exp(z − z_max) written into dL/dz's chunk, s = Σ_k e_k;
+    log p = log_softmax(z, z_max, log s) (kernel) into a cache-resident scratch for the loss
+    −Σ y·log p; then dL/dz = softmax_ce_gradient(p, y, Σy)/n = (p·Σy − y)/n with p = e/s,
+    evaluated as softmax_ce_gradient(e, y, Σy/s) in place (the kernel's p·y_sum with the
+    row factor 1/s moved onto y_sum: e·(Σy/s) = p·Σy)."""
+    n, c = z.shape
     grad_out = np.empty_like(z) if grad_out is None else grad_out
+    chunks = _row_chunks(n, c, z.itemsize, chunk_bytes)
+    scratch = np.empty((chunks[0].stop - chunks[0].start if chunks else 0, c), z.dtype)
     total = 0.0
-    for b in row_blocks(n, z.shape[1] * z.itemsize):
-        zb, yb = z[b], y[b]
+    for b in chunks:
+        zb, yb, e = z[b], y[b], grad_out[b]
         z_max = zb.max(axis=1, keepdims=True)
-        sum_exp = np.exp(zb - z_max).sum(axis=1, keepdims=True)
-        total -= float(np.einsum("ij,ij->", yb, K.log_softmax(zb, z_max, np.log(sum_exp))))
-        p = K.softmax_shifted(zb, z_max, sum_exp, out=grad_out[b])
-        grad_out[b] = K.softmax_ce_gradient(p, yb, yb.sum(axis=1, keepdims=True))
-        grad_out[b] /= n  # the mean over the batch, while the block is in cache
-    return total / n, grad_out
+        np.subtract(zb, z_max, out=e)
+        np.exp(e, out=e)
+        sum_exp = e.sum(axis=1, keepdims=True)
+        log_p = K.log_softmax(zb, z_max, np.log(sum_exp), out=scratch[:b.stop - b.start])
+        total -= float(np.vdot(yb, log_p))
+        K.softmax_ce_gradient(e, yb, yb.sum(axis=1, keepdims=True) / sum_exp, out=e)
+        e /= n  # the mean over the batch, while the chunk is in cache
+    return total / max(n, 1), grad_out
 
 
 class Layer:

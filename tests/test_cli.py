@@ -52,3 +52,15 @@ def test_claim_only_rows_are_shown_with_how_to_verify(capsys):
     for slug in claim_only:
         assert main(["show", slug]) == 0
         assert f"nnmath verify {slug}" in capsys.readouterr().out
+
+
+def test_errata_lists_every_recorded_erratum(capsys):
+    # every X row of the catalog, and any erratum a derivation records, is listed
+    recorded = [e.slug for s in derive.entries() for e in derive.get(s).errata]
+    assert main(["errata"]) == 0
+    out = capsys.readouterr().out
+    for slug in recorded:
+        assert slug in out
+    for slug in ("data188-layernorm", "dropout-convention", "kaiming-snippet", "ema-unroll",
+                 "momentum", "adadelta", "mixup"):
+        assert f"nnmath show {slug}" in out
