@@ -133,6 +133,8 @@ def _is_matrix(x: Any) -> bool:
 
 
 def _difference(a: Any, b: Any) -> Any:
+    if isinstance(a, str) or isinstance(b, str):  # text would reach eval inside sympify
+        raise TypeError("compare SymPy expressions, not strings")
     if isinstance(a, sp.Equality) or isinstance(b, sp.Equality):
         raise DerivationError("compare expressions, not equations (use lhs=/expr=)")
     if _is_matrix(a) or _is_matrix(b):

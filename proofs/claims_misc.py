@@ -371,7 +371,8 @@ def debiased_ema_is_unbiased(ctx: Context) -> list:
 
     gamma, t, size = 0.9, 3, 1 << 18
     from .claims import substitute, to_float
-    factor = to_float(substitute(debias, {"A": 1, "gamma": sp_rational("9/10"), "t": t}))
+    import sympy as sp
+    factor = to_float(substitute(debias, {"A": 1, "gamma": sp.Rational(9, 10), "t": t}))
 
     def sampler(n, seed):
         from .sampler import PowerSums
@@ -390,8 +391,3 @@ def debiased_ema_is_unbiased(ctx: Context) -> list:
                   foil_name="already corrected"),
             Moment("E[m_3/(1 − γ³)], γ = 0.9", 1.0, 1 - gamma ** t, sampler, "mean",
                    foil_name="raw EMA mean")]
-
-
-def sp_rational(text: str):
-    import sympy as sp
-    return sp.Rational(text)
