@@ -19,7 +19,7 @@ import numpy as np
 from ._kernels import kernels as K
 
 __all__ = [
-    "batchnorm_backward", "softmax_cross_entropy", "row_blocks", "Layer", "Linear", "BatchNorm", "LayerNorm", "Dropout", "ReLU", "LeakyReLU", "PReLU",
+    "batchnorm_backward", "softmax_cross_entropy", "row_blocks", "CHUNK_BYTES", "Layer", "Linear", "BatchNorm", "LayerNorm", "Dropout", "ReLU", "LeakyReLU", "PReLU",
     "ELU", "SELU", "GELU", "Swish", "Sigmoid", "Tanh", "SoftmaxCrossEntropy", "Sequential",
     "check_array",
 ]
@@ -50,11 +50,11 @@ def check_array(x: Any, name: str = "input", *, ndim: int | None = None,
     return x
 
 
-# Bytes of one array's row chunk: 256 KiB, so that a chunk of g, x̂ and dx (or of z, y and
-# dL/dz) stays in the 2 MiB L2 cache of the benchmark machine while a generated kernel makes
-# its several passes over it. Chosen by measurement: `python benchmarks/bench_kernels.py
-# --sweep` times 64 KiB ... 2 MiB (see benchmarks/RESULTS.md).
-CHUNK_BYTES = 1 << 18
+# Bytes of one array's row chunk: 512 KiB, so that the chunks of g, x̂ and dx (or of z, y
+# and dL/dz) together stay in the 2 MiB L2 cache of the benchmark machine while a generated
+# kernel makes its several passes over them. Chosen by measurement:
+# `python benchmarks/bench_kernels.py --sweep` times 64 KiB ... 2 MiB (benchmarks/RESULTS.md).
+CHUNK_BYTES = 1 << 19
 
 
 def _row_chunks(n_rows: int, n_cols: int, itemsize: int, chunk_bytes: int | None = None):

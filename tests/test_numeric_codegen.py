@@ -104,7 +104,10 @@ def test_per_feature_factor_is_hoisted():
     body = src.split('"""')[-1]
     lines = [line.strip() for line in body.strip().splitlines()]
     assert lines[0] == "col0 = gamma*inv_std", src
-    assert lines[-1] == "return numpy.multiply(col0, g - g_mean - g_xhat_mean*xhat, out=out)"
+    # out=None: one expression, the per-feature factor applied by the stored last step
+    assert "return numpy.multiply(col0, g - g_mean - g_xhat_mean*xhat, out=out)" in lines
+    # given out: the in-place chain ends by scaling with the hoisted row factor
+    assert lines[-2:] == ["numpy.multiply(out, col0, out=out)", "return out"], src
     assert "out=None" in src.splitlines()[0]
     f, _ = _compile(gamma * inv * (g - gm - xhat * gxm), [g, xhat, gm, gxm, gamma, inv])
     rng = np.random.default_rng(0)
