@@ -19,7 +19,8 @@ import numpy as np
 from ._kernels import kernels as K
 
 __all__ = [
-    "batchnorm_backward", "softmax_cross_entropy", "row_blocks", "CHUNK_BYTES", "Layer", "Linear", "BatchNorm", "LayerNorm", "Dropout", "ReLU", "LeakyReLU", "PReLU",
+    "batchnorm_backward", "layernorm_backward", "softmax_cross_entropy", "row_blocks",
+    "CHUNK_BYTES", "Layer", "Linear", "BatchNorm", "LayerNorm", "Dropout", "ReLU", "LeakyReLU", "PReLU",
     "ELU", "SELU", "GELU", "Swish", "Sigmoid", "Tanh", "SoftmaxCrossEntropy", "Sequential",
     "check_array",
 ]
@@ -50,11 +51,12 @@ def check_array(x: Any, name: str = "input", *, ndim: int | None = None,
     return x
 
 
-# Bytes of one array's row chunk: 512 KiB, so that the chunks of g, x̂ and dx (or of z, y
+# Bytes of one array's row chunk: 384 KiB, so that the chunks of g, x̂ and dx (or of z, y
 # and dL/dz) together stay in the 2 MiB L2 cache of the benchmark machine while a generated
 # kernel makes its several passes over them. Chosen by measurement:
-# `python benchmarks/bench_kernels.py --sweep` times 64 KiB ... 2 MiB (benchmarks/RESULTS.md).
-CHUNK_BYTES = 1 << 19
+# `python benchmarks/bench_kernels.py --sweep` times 64 KiB ... 2 MiB (benchmarks/RESULTS.md);
+# 256-512 KiB were equal within noise at (4096, 4096), 384 KiB is the middle of that plateau.
+CHUNK_BYTES = 3 << 17
 
 
 def _row_chunks(n_rows: int, n_cols: int, itemsize: int, chunk_bytes: int | None = None):
@@ -109,6 +111,36 @@ def batchnorm_backward(grad: np.ndarray, xhat: np.ndarray, gamma: np.ndarray,
     return out, g_xhat_sum.astype(scratch.dtype), g_sum.astype(scratch.dtype)
 
 
+def layernorm_backward(grad: np.ndarray, xhat: np.ndarray, gamma: np.ndarray,
+                       inv_std: np.ndarray, *, out: np.ndarray | None = None,
+                       chunk_bytes: int | None = None) -> tuple:
+    """(dx, dγ, dβ) of y = γx̂ + β, x̂ the row-normalised x (kernel layernorm_backward_input);
+    ``inv_std`` has shape (rows, 1).
+
+    One pass over row chunks (_row_chunks): the kernel's reductions are per row, so each
+    chunk has all it needs: g·x̂ into a cache-resident scratch, the row means
+    (1/D)Σ_k γ_k g_k and (1/D)Σ_k γ_k g_k x̂_k (matrix-vector products with γ), the kernel
+    into ``out``'s chunk, and the per-feature sums dβ = Σg, dγ = Σg·x̂ accumulated over
+    chunks in float64 (as in batchnorm_backward)."""
+    m, c = grad.shape
+    chunks = _row_chunks(m, c, grad.itemsize, chunk_bytes)
+    dtype = np.result_type(grad, xhat)
+    acc = np.promote_types(dtype, np.float64)
+    dgamma, dbeta = np.zeros(c, acc), np.zeros(c, acc)
+    scratch = np.empty((chunks[0].stop - chunks[0].start if chunks else 0, c), dtype)
+    part = np.empty(c, dtype)
+    out = np.empty(grad.shape, dtype) if out is None else out
+    for b in chunks:
+        gb, xb, s = grad[b], xhat[b], scratch[:b.stop - b.start]
+        np.multiply(gb, xb, out=s)
+        dgamma += np.sum(s, axis=0, out=part)
+        dbeta += np.sum(gb, axis=0, out=part)
+        g_mean = np.einsum("ij,j->i", gb, gamma)[:, None] / c
+        g_xhat_mean = np.einsum("ij,j->i", s, gamma)[:, None] / c
+        K.layernorm_backward_input(gb, xb, g_mean, g_xhat_mean, gamma, inv_std[b], out=out[b])
+    return out, dgamma.astype(dtype), dbeta.astype(dtype)
+
+
 def softmax_cross_entropy(z: np.ndarray, y: np.ndarray, *,
                           grad_out: np.ndarray | None = None,
                           chunk_bytes: int | None = None) -> tuple[float, np.ndarray]:
@@ -132,7 +164,8 @@ def softmax_cross_entropy(z: np.ndarray, y: np.ndarray, *,
         np.exp(e, out=e)
         sum_exp = e.sum(axis=1, keepdims=True)
         log_p = K.log_softmax(zb, z_max, np.log(sum_exp), out=scratch[:b.stop - b.start])
-        total -= float(np.vdot(yb, log_p))
+        # einsum, not vdot: BLAS ddot's threads fight a loaded process (10× slower seen)
+        total -= float(np.einsum("ij,ij->", yb, log_p))
         K.softmax_ce_gradient(e, yb, yb.sum(axis=1, keepdims=True) / sum_exp, out=e)
         e /= n  # the mean over the batch, while the chunk is in cache
     return total / max(n, 1), grad_out
@@ -290,13 +323,9 @@ class LayerNorm(Layer):
     def backward(self, grad: np.ndarray) -> np.ndarray:
         xhat, inv_std = self._saved()
         grad = self._check_grad(grad, xhat.shape)
-        self.grads["beta"] = grad.sum(axis=0)
-        self.grads["gamma"] = np.einsum("ij,ij->j", grad, xhat)
-        gamma = self.params["gamma"]
-        g_hat = grad * gamma  # dL/dx̂: the row reductions are taken of it
-        g_mean = g_hat.mean(axis=1, keepdims=True)
-        g_xhat_mean = np.einsum("ij,ij->i", g_hat, xhat)[:, None] / xhat.shape[1]
-        return K.layernorm_backward_input(grad, xhat, g_mean, g_xhat_mean, gamma, inv_std)
+        dx, self.grads["gamma"], self.grads["beta"] = layernorm_backward(
+            grad, xhat, self.params["gamma"], inv_std)
+        return dx
 
     def __repr__(self) -> str:
         return f"LayerNorm({self.n}, eps={self.eps})"

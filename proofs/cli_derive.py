@@ -28,9 +28,11 @@ def run_list(args: argparse.Namespace) -> int:
     if args.section is not None:
         rows = [r for r in rows if r[4] == args.section]
     width = max((len(r[0]) for r in rows), default=4)
-    print(f"{'slug':<{width}}  {'kind':<7} {'source':<18} title")
+    src = min(max((len(r[3]) for r in rows), default=6), 28)
+    print(f"{'slug':<{width}}  {'kind':<7} {'source':<{src}}  title")
     for slug, kinds, title, source, _ in rows:
-        print(f"{slug:<{width}}  {kinds:<7} {source:<18} {title}")
+        source = source if len(source) <= src else source[:src - 1] + "…"
+        print(f"{slug:<{width}}  {kinds:<7} {source:<{src}}  {title}")
     return 0
 
 

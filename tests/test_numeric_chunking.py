@@ -14,7 +14,8 @@ import sympy as sp
 from derive.core import Conclusion, Derivation
 from numeric import codegen
 from numeric._kernels import kernels as K
-from numeric.layers import _row_chunks, batchnorm_backward, softmax_cross_entropy
+from numeric.layers import (_row_chunks, batchnorm_backward, layernorm_backward,
+                            softmax_cross_entropy)
 
 SHAPES = [(1, 7), (2, 3), (37, 1031), (300, 17), (1000, 5)]
 CHUNKS = [None, 1, 100, 4096]  # default, one row per chunk, a few rows, many rows
@@ -78,6 +79,28 @@ def test_batchnorm_backward_non_contiguous_input(rng):
                               inv_std)
     for a, b in zip(got, want):
         np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_layernorm_backward_chunked_equals_whole(shape, dtype, rng):
+    g = rng.standard_normal(shape).astype(dtype)
+    xhat = rng.standard_normal(shape).astype(dtype)
+    gamma = rng.uniform(0.5, 1.5, shape[1]).astype(dtype)
+    inv_std = rng.uniform(0.5, 1.5, (shape[0], 1)).astype(dtype)
+    g64, x64 = g.astype(np.float64), xhat.astype(np.float64)
+    g_hat = g64 * gamma
+    want = inv_std * (g_hat - g_hat.mean(1, keepdims=True)
+                      - x64 * (g_hat * x64).mean(1, keepdims=True))
+    scale = np.sqrt(shape[0])
+    for chunk in CHUNKS:
+        dx, dgamma, dbeta = layernorm_backward(g, xhat, gamma, inv_std, chunk_bytes=chunk)
+        assert dx.dtype == dgamma.dtype == dbeta.dtype == dtype
+        np.testing.assert_allclose(dx, want, rtol=10 * _tol(dtype), atol=10 * _tol(dtype))
+        np.testing.assert_allclose(dgamma, (g64 * x64).sum(0), rtol=_tol(dtype),
+                                   atol=scale * _tol(dtype))
+        np.testing.assert_allclose(dbeta, g64.sum(0), rtol=_tol(dtype),
+                                   atol=scale * _tol(dtype))
 
 
 def _ce_reference(z, y):
