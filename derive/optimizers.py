@@ -5,9 +5,9 @@ kernels (``numeric/kernels_optimizers.py``) work on arrays of any shape.
 
 Sign conventions of the ``*_step`` kernels (as ``numeric/optim.py`` applies them):
 
-* ``adagrad_step`` and ``rmsprop_step`` return the amount SUBTRACTED: θ ← θ − step;
-* ``adadelta_step`` and ``adam_step`` return the signed increment Δθ: θ ← θ + Δθ
-  (Zeiler's Δx_t and Kingma & Ba's −α·m̂/(√v̂ + ε)).
+every ``*_step`` kernel (adagrad, rmsprop, adadelta, adam) returns the signed increment
+Δθ, and the optimiser applies θ ← θ + Δθ (Zeiler's Δx_t; Kingma & Ba's −α·m̂/(√v̂ + ε)).
+The "step size" discussed in the derivations is the size of the move, −Δθ for g > 0.
 
 Where ε sits: Adagrad and Adam add ε OUTSIDE the square root (Duchi et al. 2011; Kingma &
 Ba 2015); RMSprop (004's "Adadelta", eq. B.26) and Zeiler's Adadelta put it INSIDE.
@@ -280,15 +280,15 @@ def adagrad(d: Derivation) -> None:
     eta, eps = d.symbols("eta eps", positive=True)
     t = d.symbol("t", integer=True, positive=True)
     d.assume("004 B.1.3: Adagrad sums the squared gradients instead of averaging them")
-    d.convention("adagrad_step is the amount subtracted: θ ← θ − adagrad_step(g, s, η, ε), "
+    d.convention("adagrad_step is the signed increment: θ ← θ + adagrad_step(g, s, η, ε), "
                  "with s already including g_t²; ε is added outside √s")
 
     d.define("accumulate", s + g**2, lhs=sp.Symbol("s_t"), why="s stands for s_{t−1}")
     d.conclude("adagrad_accumulate", s + g**2, [s, g],
                why="Adagrad's running sum of squared gradients, s_t = s_{t−1} + g_t²")
-    d.define("step", eta * g / (sp.sqrt(s) + eps), lhs=_THETA[_T - 1] - _THETA[_T])
-    d.conclude("adagrad_step", eta * g / (sp.sqrt(s) + eps), [g, s, eta, eps],
-               why="Adagrad step η·g/(√s + ε), subtracted from θ; s includes g_t²")
+    d.define("step", -eta * g / (sp.sqrt(s) + eps), lhs=_THETA[_T] - _THETA[_T - 1])
+    d.conclude("adagrad_step", -eta * g / (sp.sqrt(s) + eps), [g, s, eta, eps],
+               why="Adagrad increment Δθ = −η·g/(√s + ε), added to θ; s includes g_t²")
 
     def accumulate(m):
         acc = sp.Integer(0)
@@ -300,7 +300,8 @@ def adagrad(d: Derivation) -> None:
                       accumulate, sizes=(1, 2, 3, 4, 5), why="t = 1, …, 5 accumulations")
     d.prove("… and for every t (induction step)", t * g**2 + g**2, (t + 1) * g**2)
     step_t = eta * g / (sp.sqrt(t * g**2) + eps)
-    d.define("constant-gradient step at time t", step_t, lhs=sp.Symbol("step_t"))
+    d.define("constant-gradient step at time t", step_t, lhs=sp.Symbol("step_t"),
+             why="the size of the move, step_t = −Δθ_t, after t equal gradients")
     d.rewrite("√(t g²) = √t·|g|", eta * g / (sp.sqrt(t) * sp.Abs(g) + eps))
     d.apply("√t × step as t → ∞", sp.Limit(sp.sqrt(t) * step_t, t, sp.oo),
             lhs=sp.Limit(sp.sqrt(t) * sp.Symbol("step_t"), t, sp.oo))
@@ -335,17 +336,17 @@ def rmsprop(d: Derivation) -> None:
     r = d.symbol("r", positive=True)
     t = d.symbol("t", integer=True, positive=True)
     d.assume("0 < γ < 1; s_0 = 0")
-    d.convention("rmsprop_step is the amount subtracted: θ ← θ − rmsprop_step(g, s, η, ε), "
+    d.convention("rmsprop_step is the signed increment: θ ← θ + rmsprop_step(g, s, η, ε), "
                  "s already updated with g_t; ε inside the square root (004 eq. B.26)")
 
     d.define("accumulate (004 B.1.2.3)", _ema(s, g**2, gamma), lhs=sp.Symbol("s_t"),
              why="a moving average of g² (ema-unroll with g² as input)")
     d.conclude("rmsprop_accumulate", gamma * s + (1 - gamma) * g**2, [s, g, gamma],
                why="RMSprop's moving average of squared gradients, s_t = γs_{t−1} + (1 − γ)g_t²")
-    d.define("per-weight step (004 eq. B.26)", eta / sp.sqrt(s + eps) * g,
-             lhs=_THETA[_T - 1] - _THETA[_T])
-    d.conclude("rmsprop_step", eta * g / sp.sqrt(s + eps), [g, s, eta, eps],
-               why="RMSprop step η·g/√(s + ε) (ε inside the root), subtracted from θ")
+    d.define("per-weight step (004 eq. B.26)", -eta / sp.sqrt(s + eps) * g,
+             lhs=_THETA[_T] - _THETA[_T - 1])
+    d.conclude("rmsprop_step", -eta * g / sp.sqrt(s + eps), [g, s, eta, eps],
+               why="RMSprop increment Δθ = −η·g/√(s + ε) (ε inside the root), added to θ")
 
     def accumulate(m):
         acc = sp.Integer(0)
@@ -357,7 +358,8 @@ def rmsprop(d: Derivation) -> None:
                       sp.Eq(sp.Symbol("s_t"), (1 - gamma**t) * g**2), accumulate,
                       sizes=(1, 2, 3, 4, 5), why="ema-bias-correction with input g²")
     step_t = eta * g / sp.sqrt((1 - gamma**t) * g**2 + eps)
-    d.define("constant-gradient step at time t", step_t, lhs=sp.Symbol("step_t"))
+    d.define("constant-gradient step at time t", step_t, lhs=sp.Symbol("step_t"),
+             why="the size of the move, step_t = −Δθ_t, after t equal gradients")
     d.apply("t → ∞, writing γ = 1/(1 + r) with r > 0",
             sp.Limit(step_t.subs(gamma, 1 / (1 + r)), t, sp.oo),
             lhs=sp.Limit(sp.Symbol("step_t"), t, sp.oo), why="γ^t → 0 for 0 < γ < 1")
@@ -368,7 +370,7 @@ def rmsprop(d: Derivation) -> None:
     acc = sp.Integer(0)
     for gk in gs:
         acc = gamma * acc + (1 - gamma) * gk**2
-    composed = eta * gs[-1] / sp.sqrt(acc + eps)
+    composed = -eta * gs[-1] / sp.sqrt(acc + eps)  # rmsprop_step after 4 accumulations
 
     def numpy_rmsprop(gamma, eta, eps, **kw):
         import numpy as np
@@ -376,7 +378,7 @@ def rmsprop(d: Derivation) -> None:
         acc = 0.0
         for k in range(1, 5):
             acc = gamma * acc + (1 - gamma) * kw[f"g_{k}"] ** 2
-        return eta * kw["g_4"] / np.sqrt(acc + eps)
+        return -eta * kw["g_4"] / np.sqrt(acc + eps)
 
     d.crosscheck("4th step from the concluded kernels against a float64 loop", composed,
                  numpy_rmsprop, at={gamma: (0.5, 0.99), eta: (0.01, 1.0),

@@ -3,8 +3,8 @@
 # `nnmath codegen --check` fails when this file is stale.
 # derivation                   fingerprint       kernels
 #   momentum                     72fabe3f7b1a166e  momentum_ema_update, heavy_ball_velocity
-#   adagrad                      0de2deda58b09f94  adagrad_accumulate, adagrad_step
-#   rmsprop                      b13ded4e0e902c75  rmsprop_accumulate, rmsprop_step
+#   adagrad                      8d141017ebb7e69d  adagrad_accumulate, adagrad_step
+#   rmsprop                      9e6052217fdd3cc2  rmsprop_accumulate, rmsprop_step
 #   adadelta                     9b995ca9ae0942a4  adadelta_accumulate_grad, adadelta_step, adadelta_accumulate_delta
 #   adam                         fd70722cb1163cdd  adam_first_moment, adam_second_moment, adam_step
 import numpy
@@ -51,7 +51,7 @@ def adagrad_accumulate(s, g, out=None):
 
     adagrad_accumulate(s, g) = g**2 + s
 
-    Convention: adagrad_step is the amount subtracted: θ ← θ − adagrad_step(g, s, η, ε),
+    Convention: adagrad_step is the signed increment: θ ← θ + adagrad_step(g, s, η, ε),
         with s already including g_t²; ε is added outside √s
 
     Derivation: adagrad (004 B.1.3); `nnmath show adagrad`.
@@ -67,25 +67,25 @@ def adagrad_accumulate(s, g, out=None):
 
 
 def adagrad_step(g, s, eta, eps, out=None):
-    """Adagrad step η·g/(√s + ε), subtracted from θ; s includes g_t²
+    """Adagrad increment Δθ = −η·g/(√s + ε), added to θ; s includes g_t²
 
-    adagrad_step(g, s, eta, eps) = eta*g/(eps + sqrt(s))
+    adagrad_step(g, s, eta, eps) = -eta*g/(eps + sqrt(s))
 
-    Convention: adagrad_step is the amount subtracted: θ ← θ − adagrad_step(g, s, η, ε),
+    Convention: adagrad_step is the signed increment: θ ← θ + adagrad_step(g, s, η, ε),
         with s already including g_t²; ε is added outside √s
 
     Derivation: adagrad (004 B.1.3); `nnmath show adagrad`.
     """
     if out is None:
-        return numpy.multiply(eta, g/(eps + numpy.sqrt(s)), out=out)
+        return -eta*g/(eps + numpy.sqrt(s))
     if numpy.may_share_memory(out, g):  # evaluate with temporaries, then store
-        out[...] = numpy.multiply(eta, g/(eps + numpy.sqrt(s)), out=out)
+        out[...] = -eta*g/(eps + numpy.sqrt(s))
         return out
     numpy.sqrt(s, out=out)
     numpy.add(out, eps, out=out)
     numpy.reciprocal(out, out=out)
     numpy.multiply(out, g, out=out)
-    numpy.multiply(out, eta, out=out)
+    numpy.multiply(out, -eta, out=out)
     return out
 
 
@@ -94,7 +94,7 @@ def rmsprop_accumulate(s, g, gamma):
 
     rmsprop_accumulate(s, g, gamma) = g**2*(1 - gamma) + gamma*s
 
-    Convention: rmsprop_step is the amount subtracted: θ ← θ − rmsprop_step(g, s, η, ε),
+    Convention: rmsprop_step is the signed increment: θ ← θ + rmsprop_step(g, s, η, ε),
         s already updated with g_t; ε inside the square root (004 eq. B.26)
 
     Derivation: rmsprop (004 B.1.2 (eqs. B.21–B.26, Definition 11)); `nnmath show rmsprop`.
@@ -104,24 +104,24 @@ def rmsprop_accumulate(s, g, gamma):
 
 
 def rmsprop_step(g, s, eta, eps, out=None):
-    """RMSprop step η·g/√(s + ε) (ε inside the root), subtracted from θ
+    """RMSprop increment Δθ = −η·g/√(s + ε) (ε inside the root), added to θ
 
-    rmsprop_step(g, s, eta, eps) = eta*g/sqrt(eps + s)
+    rmsprop_step(g, s, eta, eps) = -eta*g/sqrt(eps + s)
 
-    Convention: rmsprop_step is the amount subtracted: θ ← θ − rmsprop_step(g, s, η, ε),
+    Convention: rmsprop_step is the signed increment: θ ← θ + rmsprop_step(g, s, η, ε),
         s already updated with g_t; ε inside the square root (004 eq. B.26)
 
     Derivation: rmsprop (004 B.1.2 (eqs. B.21–B.26, Definition 11)); `nnmath show rmsprop`.
     """
     if out is None:
-        return numpy.multiply(eta, g/numpy.sqrt(eps + s), out=out)
+        return -eta*g/numpy.sqrt(eps + s)
     if numpy.may_share_memory(out, g):  # evaluate with temporaries, then store
-        out[...] = numpy.multiply(eta, g/numpy.sqrt(eps + s), out=out)
+        out[...] = -eta*g/numpy.sqrt(eps + s)
         return out
     numpy.add(s, eps, out=out)
     numpy.power(out, -1/2, out=out)
     numpy.multiply(out, g, out=out)
-    numpy.multiply(out, eta, out=out)
+    numpy.multiply(out, -eta, out=out)
     return out
 
 

@@ -7,8 +7,8 @@ in place: ``opt.step(model.grads)``. Hyper-parameter names follow the derivation
   (λ/2)‖θ‖², catalog l2-gradient).
 * Momentum, ``form="ema"`` (004 Definition 7): M ← γM + (1 − γ)g, θ ← θ − ηM;
   ``form="heavy_ball"``: v ← μv + g, θ ← θ − ηv (the two agree with η_hb = η(1 − γ)).
-* Adagrad: s ← s + g², θ ← θ − adagrad_step(g, s, η, ε) = θ − ηg/(√s + ε).
-* RMSProp: s ← γs + (1 − γ)g², θ ← θ − rmsprop_step(g, s, η, ε) = θ − ηg/√(s + ε)
+* Adagrad: s ← s + g², θ ← θ + adagrad_step(g, s, η, ε) = θ − ηg/(√s + ε).
+* RMSProp: s ← γs + (1 − γ)g², θ ← θ + rmsprop_step(g, s, η, ε) = θ − ηg/√(s + ε)
   (ε inside the root, as derived in catalog rmsprop).
 * Adadelta (Zeiler 2012, not 004's rule of that name, which is RMSProp): s ← γs + (1 − γ)g²,
   Δ = adadelta_step(g, s, d, ε) (= −√(d+ε)/√(s+ε)·g, no learning rate), θ ← θ + Δ,
@@ -16,9 +16,8 @@ in place: ``opt.step(model.grads)``. Hyper-parameter names follow the derivation
 * Adam: m ← β₁m + (1 − β₁)g, v ← β₂v + (1 − β₂)g², θ ← θ + adam_step(m, v, t, η, β₁, β₂, ε),
   bias-corrected, with ε OUTSIDE the square root: η·m̂/(√v̂ + ε) (Kingma & Ba).
 
-Where a ``*_step`` kernel's sign convention matters it is stated in its derivation; this
-module applies it as documented above, and tests check every optimiser decreases a
-quadratic.
+Every ``*_step`` kernel returns the signed increment Δθ (θ ← θ + Δθ), as derived; tests
+check that every optimiser decreases a quadratic.
 """
 from __future__ import annotations
 
@@ -108,7 +107,7 @@ class Adagrad(Optimizer):
     def _update(self, key, p, g):
         s = self._zeros(key, "s")
         s[...] = K.adagrad_accumulate(s, g)
-        p -= K.adagrad_step(g, s, self.lr, self.eps)
+        p += K.adagrad_step(g, s, self.lr, self.eps)
 
 
 class RMSProp(Optimizer):
@@ -119,7 +118,7 @@ class RMSProp(Optimizer):
     def _update(self, key, p, g):
         s = self._zeros(key, "s")
         s[...] = K.rmsprop_accumulate(s, g, self.gamma)
-        p -= K.rmsprop_step(g, s, self.lr, self.eps)
+        p += K.rmsprop_step(g, s, self.lr, self.eps)
 
 
 class Adadelta(Optimizer):

@@ -137,7 +137,7 @@ def test_adagrad_step_decays_like_inverse_sqrt_t(rng):
     for t in range(1, 401):
         s = acc(s, g)
         st = step(g, s, eta, 0.0)
-        np.testing.assert_allclose(st * np.sqrt(t), eta * np.sign(g), rtol=1e-12)
+        np.testing.assert_allclose(-st * np.sqrt(t), eta * np.sign(g), rtol=1e-12)
 
 
 def test_rmsprop_step_does_not_decay(rng):
@@ -146,7 +146,7 @@ def test_rmsprop_step_does_not_decay(rng):
     s = np.zeros(5)
     for _ in range(300):
         s = acc(s, g, 0.9)
-    np.testing.assert_allclose(step(g, s, 0.1, 1e-8), 0.1 * g / np.sqrt(g * g + 1e-8),
+    np.testing.assert_allclose(-step(g, s, 0.1, 1e-8), 0.1 * g / np.sqrt(g * g + 1e-8),
                                rtol=1e-10)
 
 
