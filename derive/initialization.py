@@ -544,7 +544,7 @@ def resnet_variance(d: Derivation) -> None:
     V, VF, v1, v2, V0 = d.symbols("V V_F v_1 v_2 V_0", nonnegative=True)
     C = d.symbol("C", real=True)  # Cov(x_i, F_i)
     L = d.symbol("L", integer=True, nonnegative=True)
-    Var, Cov = sp.Function("Var"), sp.Function("Cov")
+    Var = sp.Function("Var")
     x, F = sp.symbols("x F(x)", real=True)
     d.assume("block x ↦ x + F(x), F(x) = W₂·ReLU(W₁·ReLU(x)) (pre-activation residual "
              "branch, width n, no bias); W₁, W₂ independent of each other and of x, i.i.d. "

@@ -24,6 +24,7 @@ import functools
 import sympy as sp
 
 from .core import Derivation
+from .reference import central_gradient
 from .registry import derivation
 
 # ---- shared symbols of the fixed-size checks (never shown in the output) ---------------
@@ -139,17 +140,6 @@ def _np_bn(x, gamma, beta, eps):
 def _col(v):
     """A NumPy vector as a column, the shape lambdify gives a SymPy column Matrix."""
     return _np().asarray(v, dtype=float).reshape(-1, 1)
-
-
-def _central_gradient(f, x, h=1e-6):
-    np = _np()
-    out = np.empty_like(x)
-    for i in range(x.size):
-        up, dn = x.copy(), x.copy()
-        up[i] += h
-        dn[i] -= h
-        out[i] = (f(up) - f(dn)) / (2 * h)
-    return out
 
 
 def _sym_kw(names):
@@ -269,7 +259,6 @@ def batchnorm_forward(d: Derivation) -> None:
                      S["eps"]: (0.0, 0.1)})
 
     def moments(**kw):
-        np = _np()
         y = _np_bn(_np_batch(kw, "Y", 4), kw["gamma"], kw["beta"], 0.0)
         return _col([y.mean(), y.var()])
 
@@ -326,7 +315,7 @@ def batchnorm_backward(d: Derivation) -> None:
     i = _I
     gb, Zb, Yb = sp.IndexedBase("g"), sp.IndexedBase(r"\hat{Z}"), sp.IndexedBase("Y")
     dYb = sp.IndexedBase(r"\mathrm{d}Y")
-    mu_s, nu_s, std_s = sp.Symbol(r"\mu"), sp.Symbol(r"\nu"), sp.Symbol(r"\mathrm{std}")
+    mu_s, std_s = sp.Symbol(r"\mu"), sp.Symbol(r"\mathrm{std}")
 
     # (1) the ReLU in front of the loss (000 §2.3)
     d.define("ReLU between BN and the loss (000 §2.3)",
@@ -536,7 +525,7 @@ def batchnorm_backward(d: Derivation) -> None:
         def loss(y):
             return float(G @ np.maximum(_np_bn(y, kw["gamma"], kw["beta"], kw["eps"]), 0.0))
 
-        return _col(_central_gradient(loss, _np_batch(kw, "Y", 4)))
+        return _col(central_gradient(loss, _np_batch(kw, "Y", 4)))
 
     at = {**{S[n]: (-2.0, 2.0) for n in names}, S["gamma"]: (0.5, 2.0),
           S["beta"]: (-0.5, 0.5), S["eps"]: (1e-3, 0.5)}
@@ -549,7 +538,7 @@ def batchnorm_backward(d: Derivation) -> None:
     def eps_term_numeric(**kw):
         np = _np()
         y, G = _np_batch(kw, "Y", 4), _np_batch(kw, "G", 4)
-        grad = _central_gradient(lambda v: float(G @ _np_bn(v, kw["gamma"], 0.0, kw["eps"])), y)
+        grad = central_gradient(lambda v: float(G @ _np_bn(v, kw["gamma"], 0.0, kw["eps"])), y)
         return float(grad @ ((y - y.mean()) / np.sqrt(y.var() + kw["eps"])))
 
     d.crosscheck("Σ dY·$\\hat Z$ against central differences (ε term)", eps_term, eps_term_numeric,
@@ -808,7 +797,7 @@ def layernorm_backward(d: Derivation) -> None:
         def loss(v):
             return float(G @ (gam * (v - v.mean()) / np.sqrt(v.var() + kw["eps"]) + 0.3))
 
-        return _col(_central_gradient(loss, _np_batch(kw, "x", 4)))
+        return _col(central_gradient(loss, _np_batch(kw, "x", 4)))
 
     d.crosscheck("kernel vs central differences of a NumPy LayerNorm row, D = 4", kernel,
                  numeric, at={**{S[n]: (-2.0, 2.0) for n in names}, S["eps"]: (1e-3, 0.5)},
@@ -905,13 +894,12 @@ def batchnorm_std_eps(d: Derivation) -> None:
                         for gk, a in zip(gs, z)])
 
     def numeric(**kw):
-        np = _np()
         G = _np_batch(kw, "g", 4)
 
         def loss(v):
             return float(G @ (kw["G"] * (v - v.mean()) / (v.std() + kw["eps"]) - 0.2))
 
-        return _col(_central_gradient(loss, _np_batch(kw, "z", 4)))
+        return _col(central_gradient(loss, _np_batch(kw, "z", 4)))
 
     d.crosscheck("kernel vs central differences of a NumPy (σ + ε) forward, K = 4", kernel,
                  numeric, at={**{S[n]: (-2.0, 2.0) for n in names}, S["G"]: (0.5, 2.0),
@@ -969,7 +957,7 @@ def batchnorm_epsilon(d: Derivation) -> None:
     def numeric(**kw):
         G = _np_batch(kw, "g", 4)
         y0 = _np().full(4, kw["c"])
-        return _col(_central_gradient(
+        return _col(central_gradient(
             lambda v: float(G @ _np_bn(v, kw["gamma"], 0.0, kw["eps"])), y0, h=1e-7))
 
     d.crosscheck("central differences at a constant batch", expr, numeric,

@@ -50,7 +50,7 @@ def run_show(args: argparse.Namespace) -> int:
 
     try:
         d = derive.get(args.slug)
-    except derive.UnknownSlug as exc:
+    except derive.UnknownSlug:
         from . import claims
         if args.slug in claims.entries():  # a claim-only row (kind C): describe the claim
             sys.stdout.write(_claim_description(claims.entries()[args.slug], args))

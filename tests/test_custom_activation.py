@@ -21,7 +21,7 @@ def _extra_hostile(sentinel):
     return {
         "allowed function around an import": f"exp(__import__('os').system('touch {s}'))",
         "allowed function around open": f"relu(open('{s}', 'w'))",
-        "getattr": f"getattr(x, '__class__')",
+        "getattr": "getattr(x, '__class__')",
         "dunder name": "__builtins__",
     }
 

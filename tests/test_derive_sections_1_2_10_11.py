@@ -5,7 +5,7 @@ import pytest
 import sympy as sp
 
 import derive
-from derive.core import RewriteError, check_equal
+from derive.core import check_equal
 
 
 def _kernel(slug, name):
