@@ -63,6 +63,12 @@ def train(*, seed: int = 0, epochs: int = 60, hidden: int = 64, p_drop: float = 
           lr: float = 0.01, batch: int = 64, n_per_class: int = 1000,
           progress: bool = True, out=None) -> Result:
     out = out or sys.stdout
+    for name, value in (("epochs", epochs), ("batch", batch), ("hidden", hidden)):
+        if not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"train: {name} must be a positive integer, got {value!r}")
+    if batch < 2:
+        raise ValueError("train: batch must be at least 2 (training-mode BatchNorm "
+                         f"normalises over the batch), got {batch}")
     rng = np.random.default_rng(seed)
     x, y = two_spirals(n_per_class, rng=rng)
     n_test = x.shape[0] // 4

@@ -35,6 +35,7 @@ from derive.custom import ActivationAnalysis, AnalysisTimeout, analyse_activatio
 from derive.safe_parse import MAX_LENGTH, UnsafeExpression, X, parse_activation
 
 from . import stats
+from .cli import nonnegative_int
 
 __all__ = ["MonteCarloRow", "add_arguments", "kernel", "monte_carlo", "run"]
 
@@ -60,7 +61,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--samples", type=int, default=1_000_000,
                         help="Monte Carlo samples per variance (at least; raised if the "
                              "foil design needs more, up to 10 000 000)")
-    parser.add_argument("--seed", type=int, default=0, help="Monte Carlo seed (default 0)")
+    parser.add_argument("--seed", type=nonnegative_int, default=0,
+                        help="Monte Carlo seed (default 0)")
     parser.add_argument("--digits", type=int, default=30,
                         help="significant digits of quadrature results (15-60)")
     parser.add_argument("--time-limit", type=float, default=2.0,

@@ -370,8 +370,9 @@ def debiased_ema_is_unbiased(ctx: Context) -> list:
         return np.array(out)
 
     gamma, t, size = 0.9, 3, 1 << 18
-    from .claims import substitute, to_float
     import sympy as sp
+
+    from .claims import substitute, to_float
     factor = to_float(substitute(debias, {"A": 1, "gamma": sp.Rational(9, 10), "t": t}))
 
     def sampler(n, seed):

@@ -26,6 +26,17 @@ COMMANDS = {
 }
 
 
+def nonnegative_int(text: str) -> int:
+    """argparse type for seeds and counts: a whole number ≥ 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number ≥ 0, got {value}")
+    return value
+
+
 def _top_parser() -> argparse.ArgumentParser:
     epilog = "commands:\n" + "\n".join(f"  {k:<11} {v[1]}" for k, v in COMMANDS.items())
     parser = argparse.ArgumentParser(
@@ -54,6 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv[1:])
     try:
         return int(runner(args) or 0)
+    except ValueError as exc:  # bad input found past argparse: say what, exit 2
+        print(f"nnmath {name}: error: {exc}", file=sys.stderr)
+        return 2
     except BrokenPipeError:  # e.g. `nnmath show ... | head`
         return 0
     except KeyboardInterrupt:

@@ -10,11 +10,13 @@ import argparse
 import json
 import sys
 
+from .cli import nonnegative_int
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from .runner import DEFAULT_BUDGET, DEFAULT_SEED
     parser.add_argument("slugs", nargs="*", metavar="SLUG", help="claims to run (default: all)")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED,
+    parser.add_argument("--seed", type=nonnegative_int, default=DEFAULT_SEED,
                         help=f"root seed of every experiment (default {DEFAULT_SEED})")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--quick", action="store_true",

@@ -64,3 +64,17 @@ def test_errata_lists_every_recorded_erratum(capsys):
     for slug in ("data188-layernorm", "dropout-convention", "kaiming-snippet", "ema-unroll",
                  "momentum", "adadelta", "mixup"):
         assert f"nnmath show {slug}" in out
+
+
+@pytest.mark.parametrize("args, says", [
+    (["verify", "--seed", "-3", "dropout-mean"], "--seed"),
+    (["train", "--epochs", "0"], "epochs"),
+    (["train", "--batch", "1"], "batch"),
+    (["train", "--lr", "-1"], "learning rate"),
+    (["train", "--p-drop", "1.5"], "p_drop"),
+    (["activation", "--seed", "-1", "x"], "--seed"),
+])
+def test_bad_options_exit_2_with_a_message_and_no_traceback(args, says):
+    run = nnmath(*args)
+    assert run.returncode == 2, run.stderr
+    assert says in run.stderr and "Traceback" not in run.stderr
