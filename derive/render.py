@@ -7,6 +7,7 @@ mathematics written by the author and pass through unchanged.
 """
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import TYPE_CHECKING, Any
 
@@ -181,9 +182,38 @@ def latex_document(d: "Derivation") -> str:
     return "".join(parts)
 
 
+_SUBSCRIPTED = re.compile(r"([^\W\d_][\w′']*(?:[_^](?:\{[^{}]*\}|[\w,′+\-−]+))+)")
+_MATHJAX_TEXT = str.maketrans({"{": "(", "}": ")", "\\": "", "$": "", "%": " percent",
+                               "&": "and", "#": "no.", "~": "∼", "_": " ", "^": " "})
+
+
+def _mathjax_text(prose: str) -> str:
+    """Prose for MathJax (with or without its textmacros extension): plain words in
+    \\text{}, identifiers with sub- or superscripts (y_sum, e^{z_i}) as mathematics."""
+    parts = []
+    for i, piece in enumerate(_SUBSCRIPTED.split(plain_text(prose))):
+        if i % 2:
+            parts.append(piece.replace("−", "-").replace("′", "'"))
+        elif piece:
+            parts.append(r"\text{" + piece.translate(_MATHJAX_TEXT) + "}")
+    return " ".join(parts)
+
+
 def notebook_latex(d: "Derivation") -> str:
-    """For Jupyter's ``_repr_latex_``: MathJax renders an ``align*`` display."""
-    return "$$" + latex_fragment(d).replace("\\intertext", "\\text") + "$$"
+    """For Jupyter's ``_repr_latex_``: one MathJax display per step (its label,
+    justification and check as a text row above its equation), so that no display grows
+    past MathJax's input buffer."""
+    blocks = [rf"$${_mathjax_text(d.title)}$$"]
+    for step in d.steps:
+        note = f"({step.index}) {step.label}. {step.why} [{step.check.describe()}]"
+        rows = [rf"& {_mathjax_text(note)}"]
+        if step.expr is not None:
+            left = latex_of(step.lhs) if step.lhs is not None else ""
+            chained = step.kind in ("apply", "rewrite", "conclude") and step.index > 1
+            relation = "&=" if left or chained else "&"
+            rows.append(rf"{left} {relation} {latex_of(step.expr)}")
+        blocks.append("$$\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}$$")
+    return "\n".join(blocks)
 
 
 def _terminal_names(expr: Any) -> Any:

@@ -1,5 +1,6 @@
 """Tests generated from the derivation registry: adding a derivation needs no test edit."""
 import hashlib
+import re
 import shutil
 import subprocess
 
@@ -92,7 +93,10 @@ def test_latex_and_text_render(slug):
     assert frag.startswith("\\begin{align*}") and frag.rstrip().endswith("\\end{align*}")
     assert "[U+" not in doc, f"{slug}: a character has no LaTeX mapping"
     assert doc.isascii(), f"{slug}: non-ASCII reached the LaTeX document"
-    assert d._repr_latex_().startswith("$$")
+    notebook = d._repr_latex_()
+    assert notebook.startswith("$$") and notebook.count("$$") % 2 == 0
+    for prose in re.findall(r"\\text\{([^{}]*)\}", notebook):  # MathJax: literal text only
+        assert not set(prose) & set("_^\\%&#$"), f"{slug}: MathJax would choke on {prose!r}"
     assert d.slug in d.to_text()
 
 
