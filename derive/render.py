@@ -119,20 +119,32 @@ def latex_of(obj: Any) -> str:
     return sp.latex(obj)
 
 
-def _row(step: "Step") -> str:
+def _step_text(step: "Step") -> str:
+    """The step's number, label, justification and check, as LaTeX text."""
     head = rf"\textbf{{({step.index}) {escape_text(step.label)}.}}"
     why = escape_text(step.why) if step.why else ""
     check = escape_text(step.check.describe())
-    intertext = rf"\intertext{{\small {head} {why} \hfill \textit{{[{check}]}}}}"
+    return rf"\small {head} {why} \hfill \textit{{[{check}]}}"
+
+
+def _step_equation(step: "Step") -> tuple[str, str] | None:
+    """(left side, relation and right side) of the step's row, or None for prose only."""
     if step.kind == "note" or step.expr is None:
-        return intertext
+        return None
     if step.lhs is not None:
-        body = rf"{latex_of(step.lhs)} &= {latex_of(step.expr)}"
-    elif step.kind in ("define", "apply", "rewrite", "conclude") and step.index > 1:
-        body = rf"&= {latex_of(step.expr)}"
-    else:
-        body = rf"& {latex_of(step.expr)}"
-    return intertext + "\n" + body
+        return latex_of(step.lhs), f"= {latex_of(step.expr)}"
+    if step.kind in ("define", "apply", "rewrite", "conclude") and step.index > 1:
+        return "", f"= {latex_of(step.expr)}"
+    return "", latex_of(step.expr)
+
+
+def _row(step: "Step") -> str:
+    intertext = rf"\intertext{{{_step_text(step)}}}"
+    equation = _step_equation(step)
+    if equation is None:
+        return intertext
+    left, right = equation
+    return intertext + "\n" + f"{left} &{right}"
 
 
 def latex_fragment(d: "Derivation") -> str:
@@ -149,26 +161,48 @@ def _itemize(items: list[str]) -> str:
         f"  \\item {escape_text(x)}\n" for x in items) + "\\end{itemize}\n"
 
 
+# \fit{math}: displayed at natural size, or shrunk to the line width when it is wider.
+_FIT_MACRO = (
+    "\\newsavebox{\\nnmathbox}\n"
+    "\\newcommand{\\fit}[1]{\\sbox{\\nnmathbox}{$\\displaystyle #1$}%\n"
+    "  \\ifdim\\wd\\nnmathbox>\\linewidth\\resizebox{\\linewidth}{!}{\\usebox{\\nnmathbox}}%\n"
+    "  \\else\\usebox{\\nnmathbox}\\fi}\n")
+
+
+def _fitted(math: str) -> str:
+    return "\\begin{center}\\fit{" + math + "}\\end{center}\n"
+
+
+def _fitted_steps(d: "Derivation") -> str:
+    """The steps for the standalone document: each equation shrunk to the page if needed."""
+    out = []
+    for step in d.steps:
+        out.append("\\par\\noindent{" + _step_text(step) + "}\\par\n")
+        equation = _step_equation(step)
+        if equation is not None:
+            out.append(_fitted(" ".join(part for part in equation if part)))
+    return "".join(out)
+
+
 def latex_document(d: "Derivation") -> str:
     """A complete document that plain ``pdflatex`` compiles."""
     parts = [
         "\\documentclass[11pt]{article}\n",
         "\\usepackage[T1]{fontenc}\n\\usepackage{amsmath,amssymb}\n",
-        "\\usepackage[margin=2cm]{geometry}\n\\allowdisplaybreaks\n",
+        "\\usepackage[margin=2cm]{geometry}\n\\usepackage{graphicx}\n", _FIT_MACRO,
         f"\\title{{{escape_text(d.title)}}}\n",
         f"\\author{{nnmath derivation \\texttt{{{escape_text(d.slug)}}}}}\n",
         "\\date{}\n\\begin{document}\n\\maketitle\n",
         f"\\noindent\\textbf{{Source:}} {escape_text(d.source)}\n\n",
         "\\paragraph{Assumptions.}\n", _itemize(d.stated_assumptions()),
         "\\paragraph{Conventions.}\n", _itemize(d.conventions),
-        "\\paragraph{Derivation.}\n", latex_fragment(d),
+        "\\paragraph{Derivation.}\n", _fitted_steps(d),
     ]
     if d.conclusions:
-        parts.append("\\paragraph{Results.}\n\\begin{align*}\n")
-        parts.append(" \\\\\n".join(
+        parts.append("\\paragraph{Results.}\n")
+        parts.extend(_fitted(
             rf"\text{{{escape_text(c.name)}}}\left({', '.join(sp.latex(a) for a in c.args)}"
-            rf"\right) &= {sp.latex(c.expr)}" for c in d.conclusions.values()))
-        parts.append("\n\\end{align*}\n")
+            rf"\right) = {sp.latex(c.expr)}") for c in d.conclusions.values())
     if d.errata:
         parts.append("\\paragraph{Errata.}\n\\begin{itemize}\n")
         for e in d.errata:
