@@ -11,6 +11,7 @@ import functools
 import sympy as sp
 
 from .core import Derivation
+from .reference import central_gradient
 from .registry import derivation
 from .display import shown
 
@@ -394,13 +395,7 @@ def _numpy_symmetric_gradient(kw: dict, h: float = 1e-6):
         hidden = 1 / (1 + np.exp(-(W @ x + b1)))
         return 0.5 * np.sum((W2 @ hidden + b2 - y) ** 2)
 
-    grad = np.zeros_like(W1)
-    for idx in np.ndindex(W1.shape):
-        up, dn = W1.copy(), W1.copy()
-        up[idx] += h
-        dn[idx] -= h
-        grad[idx] = (loss(up) - loss(dn)) / (2 * h)
-    return grad
+    return central_gradient(loss, W1, h)
 
 
 @derivation("same-sign-gradients",
