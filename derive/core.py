@@ -158,6 +158,14 @@ def _cheap_zero(e: Any) -> bool:
                 return True
         except Exception:  # noqa: BLE001 - some forms do not support every rewrite
             pass
+    if isinstance(e, sp.Basic) and e.has(sp.Piecewise):  # compare branch by branch
+        try:
+            folded = sp.piecewise_fold(e)
+        except Exception:  # noqa: BLE001
+            return False
+        if isinstance(folded, sp.Piecewise) and not any(
+                b.has(sp.Piecewise) for b, _ in folded.args):
+            return all(_cheap_zero(branch) for branch, _ in folded.args)
     return False
 
 
