@@ -1,4 +1,4 @@
-"""Benchmark: dropout–ReLU samples per second of proofs.sampler (target ≥ 150 M/s on 2 cores).
+"""Benchmark: dropout–ReLU samples per second of proofs.stats.sampler (target ≥ 150 M/s on 2 cores).
 
     python benchmarks/bench_sampler.py [--samples N] [--threads 1 2] [--p 0.5]
 
@@ -47,7 +47,7 @@ def main(argv=None) -> int:
                     help="samples for the naive comparison (0 to skip)")
     args = ap.parse_args(argv)
 
-    from proofs.sampler import dropout_relu_power_sums
+    from proofs.stats.sampler import dropout_relu_power_sums
     exact = 1 / math.sqrt(2 * math.pi)
     var = 0.5 / (1 - args.p) - 1 / (2 * math.pi)
     print(f"cores: {os.cpu_count()}, p = {args.p}, {args.samples:,} samples per run")
@@ -61,7 +61,7 @@ def main(argv=None) -> int:
         cpu_rate = ps.n / cpu / 1e6 * threads
         best, best_cpu = max(best, rate), max(best_cpu, cpu_rate)
         z = (ps.s1 / ps.n - exact) / math.sqrt(var / ps.n)
-        print(f"proofs.sampler, {threads} thread(s): {rate:7.1f} M samples/s wall "
+        print(f"proofs.stats.sampler, {threads} thread(s): {rate:7.1f} M samples/s wall "
               f"({dt:.2f} s), {cpu_rate:7.1f} M/s by CPU time on {threads} core(s); "
               f"mean z vs exact = {z:+.2f}")
     if args.naive:

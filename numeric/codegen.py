@@ -2,8 +2,8 @@
 
 Every conclusion with ``kernel=True`` of every derivation whose catalog kinds include K is
 turned into a Python function by ``sympy.lambdify`` and written, with the conclusion's
-name and argument order, to ``numeric/kernels_<topic>.py`` (topic = the derive module that
-registers the derivation, e.g. ``derive/normalization.py`` -> ``kernels_normalization.py``).
+name and argument order, to ``numeric/kernels/<topic>.py`` (topic = the derive module that
+registers the derivation, e.g. ``derive/normalization.py`` -> ``kernels/normalization.py``).
 
 Before lambdify sees an expression, codegen rewrites it for floating point:
 
@@ -48,7 +48,7 @@ import sympy as sp
 from sympy.codegen.rewriting import expm1_opt, log1p_opt, optimize
 from sympy.printing.numpy import SciPyPrinter
 
-HERE = pathlib.Path(__file__).resolve().parent
+KERNELS_DIR = pathlib.Path(__file__).resolve().parent / "kernels"
 
 # Argument names that carry one value per element (the batch-sized arrays). All other
 # arguments are per-feature reductions, parameters or scalars, and may be hoisted.
@@ -443,7 +443,8 @@ def _docstring(conclusion: Any, derivation: Any, prepared: Any) -> str:
 
 
 def topic_of(entry: Any) -> str:
-    return entry.builder.__module__.rsplit(".", 1)[-1]
+    """The derive topic (``derive.normalization.batchnorm`` -> ``normalization``)."""
+    return entry.builder.__module__.split(".")[1]
 
 
 def generate() -> tuple[dict[str, str], dict[str, str], list[str], set[str]]:
@@ -461,7 +462,7 @@ def generate() -> tuple[dict[str, str], dict[str, str], list[str], set[str]]:
             d = derive.get(slug)
         except Exception as exc:  # noqa: BLE001 - report every broken derivation
             errors.append(f"{slug}: derivation does not build: {type(exc).__name__}: {exc}")
-            broken.add(f"kernels_{topic_of(entry)}.py")
+            broken.add(f"{topic_of(entry)}.py")
             continue
         by_topic.setdefault(topic_of(entry), []).append(d)
     files: dict[str, str] = {}
@@ -480,7 +481,7 @@ def generate() -> tuple[dict[str, str], dict[str, str], list[str], set[str]]:
                     chunks.append(kernel_source(c, d))
                 except Exception as exc:  # noqa: BLE001
                     errors.append(f"{d.slug}: kernel {c.name}: {type(exc).__name__}: {exc}")
-                    broken.add(f"kernels_{topic}.py")
+                    broken.add(f"{topic}.py")
         if not chunks:
             continue
         names = re.findall(r"^def (\w+)\(", "\n".join(chunks), flags=re.M)
@@ -497,7 +498,7 @@ def generate() -> tuple[dict[str, str], dict[str, str], list[str], set[str]]:
             "", "",
             "\n\n".join(chunks),
         ])
-        files[f"kernels_{topic}.py"] = text.rstrip() + "\n"
+        files[f"{topic}.py"] = text.rstrip() + "\n"
     for name in broken:  # never overwrite or delete a file with a partial result
         files.pop(name, None)
     return files, prints, errors, broken
@@ -507,7 +508,12 @@ def _header_prints(text: str) -> dict[str, str]:
     return dict(re.findall(r"^#   (\S+)\s+([0-9a-f]{16})\s", text, flags=re.M))
 
 
-def check(directory: pathlib.Path = HERE) -> list[str]:
+def _generated_files(directory: pathlib.Path) -> list[pathlib.Path]:
+    """The generated modules in ``directory`` (everything but ``__init__.py``)."""
+    return [p for p in sorted(directory.glob("*.py")) if not p.stem.startswith("_")]
+
+
+def check(directory: pathlib.Path = KERNELS_DIR) -> list[str]:
     """Every problem with the committed kernels (empty list: up to date)."""
     files, prints, problems, broken = generate()
     for name, text in files.items():
@@ -521,14 +527,14 @@ def check(directory: pathlib.Path = HERE) -> list[str]:
             stale = [s for s in _header_prints(text) if old_prints.get(s) != prints[s]]
             what = ", ".join(stale) if stale else "contents differ (codegen changed)"
             problems.append(f"{name}: stale: {what}")
-    for path in sorted(directory.glob("kernels_*.py")):
+    for path in _generated_files(directory):
         if path.name not in files and path.name not in broken:
             problems.append(f"{path.name}: orphaned (no K derivation in derive/"
-                            f"{path.name[8:]} produces it)")
+                            f"{path.name} produces it)")
     return problems
 
 
-def write(directory: pathlib.Path = HERE) -> tuple[list[str], list[str]]:
+def write(directory: pathlib.Path = KERNELS_DIR) -> tuple[list[str], list[str]]:
     """Write every kernel file; return (written file names, errors)."""
     files, _, errors, broken = generate()
     written = []
@@ -537,7 +543,7 @@ def write(directory: pathlib.Path = HERE) -> tuple[list[str], list[str]]:
         if not path.exists() or path.read_text() != text:
             path.write_text(text)
             written.append(name)
-    for path in sorted(directory.glob("kernels_*.py")):
+    for path in _generated_files(directory):
         if path.name not in files and path.name not in broken:
             path.unlink()
             written.append(f"{path.name} (removed)")
@@ -555,7 +561,7 @@ def run(args: argparse.Namespace) -> int:
         for p in problems:
             print(f"codegen --check: {p}", file=sys.stderr)
         if problems:
-            print("run `nnmath codegen` to regenerate numeric/kernels_*.py", file=sys.stderr)
+            print("run `nnmath codegen` to regenerate numeric/kernels/*.py", file=sys.stderr)
             return 1
         print("codegen --check: every generated kernel is up to date")
         return 0
@@ -563,7 +569,7 @@ def run(args: argparse.Namespace) -> int:
     for e in errors:
         print(f"codegen: {e}", file=sys.stderr)
     for name in written:
-        print(f"wrote numeric/{name}")
+        print(f"wrote numeric/kernels/{name}")
     if not written:
         print("codegen: every kernel already up to date")
     return 1 if errors else 0

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._kernels import kernels as K
+from .kernels import kernels as K
 
 __all__ = ["he_normal", "he_uniform", "xavier_normal", "xavier_uniform", "lecun_normal",
            "lecun_uniform", "fixup", "INITIALISERS"]

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ._kernels import kernels as K
+from .kernels import kernels as K
 
 __all__ = [
     "batchnorm_backward", "layernorm_backward", "softmax_cross_entropy", "row_blocks",

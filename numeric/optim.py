@@ -25,7 +25,7 @@ from typing import Mapping
 
 import numpy as np
 
-from ._kernels import kernels as K
+from .kernels import kernels as K
 
 __all__ = ["Optimizer", "SGD", "Momentum", "Adagrad", "RMSProp", "Adadelta", "Adam",
            "OPTIMIZERS"]

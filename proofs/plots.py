@@ -35,9 +35,9 @@ def _pyplot():
 def depth_figure(path: str, seed: int, quick: bool = False) -> str:
     import numpy as np
 
-    from . import depth
-    from .claims_init import BATCH, LAYERS, gaussian_moments
-    from .runner import seed_for
+    from .claims import depth
+    from .claims.initialization import BATCH, LAYERS, gaussian_moments
+    from .stats.runner import seed_for
     plt = _pyplot()
     inits = {"ReLU + He (2/n)": ("relu", 2.0), "ReLU + 1/n (002's snippet)": ("relu", 1.0),
              "tanh + 1/n": ("tanh", 1.0)}
@@ -78,8 +78,8 @@ def dropout_figure(path: str, seed: int, quick: bool = False) -> str:
     import sympy as sp
 
     from .claims import exact_value, to_float
-    from .runner import seed_for
-    from .sampler import dropout_relu_power_sums
+    from .stats.runner import seed_for
+    from .stats.sampler import dropout_relu_power_sums
     plt = _pyplot()
     grid = np.linspace(0, 0.9, 200)
     expr = exact_value("dropout-variance", ("relu_standard", "dropout_variance_relu_standard"))

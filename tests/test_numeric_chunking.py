@@ -13,7 +13,7 @@ import sympy as sp
 
 from derive.core import Conclusion, Derivation
 from numeric import codegen
-from numeric._kernels import kernels as K
+from numeric.kernels import kernels as K
 from numeric.layers import (_row_chunks, batchnorm_backward, layernorm_backward,
                             softmax_cross_entropy)
 

@@ -40,10 +40,10 @@ def test_check_names_stale_missing_and_orphaned(tmp_path):
     name, text = next(iter(files.items()))
     slug = next(iter(codegen._header_prints(text)))
     (tmp_path / name).write_text(text.replace(prints[slug], "0" * 16))
-    (tmp_path / "kernels_nothing.py").write_text("")
+    (tmp_path / "nothing.py").write_text("")
     problems = "\n".join(codegen.check(tmp_path))
     assert f"{name}: stale: {slug}" in problems
-    assert "kernels_nothing.py: orphaned" in problems
+    assert "nothing.py: orphaned" in problems
     missing = [n for n in files if n != name]
     for n in missing:
         assert f"{n}: missing" in problems

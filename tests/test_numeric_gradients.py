@@ -11,7 +11,7 @@ import pytest
 import scipy.special as sps
 
 from numeric import layers as L
-from numeric._kernels import MissingKernel, kernels as K
+from numeric.kernels import MissingKernel, kernels as K
 from numeric.gradcheck import check_layer
 
 H = 1e-6

@@ -9,7 +9,7 @@ t0 = time.perf_counter()
 import numpy
 t1 = time.perf_counter()
 import numeric, numeric.layers, numeric.init, numeric.optim, numeric.gradcheck, numeric.train
-from numeric._kernels import kernels
+from numeric.kernels import kernels
 kernels.names()   # imports every generated kernels_*.py
 t2 = time.perf_counter()
 bad = sorted(m for m in sys.modules if m.split(".")[0] in ("sympy", "derive", "mpmath"))

@@ -12,7 +12,8 @@ import math
 import numpy as np
 import pytest
 
-from proofs import assertions, claims, runner, stats
+from proofs import claims, stats
+from proofs.stats import assertions, runner
 
 ALL = list(claims.entries())
 QUICK = [s for s, e in claims.entries().items() if e.quick]
@@ -69,7 +70,7 @@ def test_subset_does_not_change_a_claims_verdict():
 
 
 def test_design_refuses_too_few_samples():
-    from proofs.sampler import dropout_relu_power_sums
+    from proofs.stats.sampler import dropout_relu_power_sums
     a = assertions.Moment("tiny", 0.4, 0.39, lambda n, s: dropout_relu_power_sums(n, s, 0.5),
                           "mean", sd=1.0, n=1000)
     with pytest.raises(stats.DesignError, match="design needs"):
@@ -97,7 +98,7 @@ def test_budget_is_split_over_registered_claims():
 
 
 def test_power_sums_statistics_are_exact_for_a_known_sample():
-    from proofs.sampler import PowerSums
+    from proofs.stats.sampler import PowerSums
     x = np.array([1.0, 2.0, 4.0, 7.0])
     ps = PowerSums.of(x)
     assert ps.mean()[0] == pytest.approx(x.mean())
@@ -106,7 +107,7 @@ def test_power_sums_statistics_are_exact_for_a_known_sample():
 
 
 def test_sampler_threads_and_seed_reproducible():
-    from proofs.sampler import dropout_relu_power_sums
+    from proofs.stats.sampler import dropout_relu_power_sums
     a = dropout_relu_power_sums(1 << 20, 5, 0.3, threads=2)
     b = dropout_relu_power_sums(1 << 20, 5, 0.3, threads=2)
     assert a == b
@@ -143,7 +144,7 @@ def test_listing_runs_no_experiment():
     import subprocess
     import sys
     code = ("import sys, proofs.claims as c; c.entries(); "
-            "print('numpy' in sys.modules, 'proofs.sampler' in sys.modules)")
+            "print('numpy' in sys.modules, 'proofs.stats.sampler' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
     assert out == ["False", "False"]

@@ -6,7 +6,8 @@ import sys
 
 import pytest
 
-from proofs import claims, runner
+from proofs import claims
+from proofs.stats import runner
 
 pytestmark = pytest.mark.slow
 ALL = list(claims.entries())

@@ -2,7 +2,7 @@
 
 ``run(seed, false_fail_rate, false_pass_rate)`` first computes the required sample size
 (the design check), refuses to run with fewer (``DesignError``), then samples from
-``seed`` (a ``numpy.random.SeedSequence``) and returns a ``stats.TestResult``.
+``seed`` (a ``numpy.random.SeedSequence``) and returns a ``stats_results.TestResult``.
 
 * ``Moment``        mean / second moment / variance of i.i.d. samples (CLT z-test);
                     the per-sample standard deviation for the design comes from a stated
@@ -23,8 +23,9 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from . import stats
-from .stats import DesignError, TestResult
+from . import design as stats_design, results as stats_results
+from .design import DesignError
+from .results import TestResult
 
 PILOT = 200_000
 INFLATE = 1.25
@@ -65,7 +66,7 @@ class Moment:
             self._sd_note = f"sd from pilot ({PILOT} samples) ×{INFLATE}"
         else:
             self._sd_note = "sd bound stated"
-        return stats.n_for_z_test(sd, self.exact - self.foil, alpha, beta)
+        return stats_design.n_for_z_test(sd, self.exact - self.foil, alpha, beta)
 
     def run(self, seed, alpha: float, beta: float) -> TestResult:
         main, pilot = _children(seed)
@@ -77,7 +78,7 @@ class Moment:
                               f"{self.foil:.6g} at false-fail {alpha:.1e}, false-pass {beta:.1e}")
         ps = self.sampler(n, main)
         est, sd = getattr(ps, self.statistic)()
-        return stats.z_result(est, sd / math.sqrt(ps.n), self.exact, self.foil, ps.n, need,
+        return stats_results.z_result(est, sd / math.sqrt(ps.n), self.exact, self.foil, ps.n, need,
                               alpha, beta, f"CLT normal approximation; {self._sd_note}")
 
 
@@ -96,7 +97,7 @@ class Estimate:
 
     def run(self, seed, alpha: float, beta: float) -> TestResult:
         main, pilot = _children(seed)
-        zsum = stats.z_two_sided(alpha) + stats.z_one_sided(beta)
+        zsum = stats_design.z_two_sided(alpha) + stats_design.z_one_sided(beta)
         gap = abs(self.exact - self.foil)
         if self.pilot:
             _, se_pilot = self.experiment(pilot)
@@ -107,7 +108,7 @@ class Estimate:
                     f"false-fail {alpha:.1e}, false-pass {beta:.1e}: need SE ≤ "
                     f"{gap / (zsum * INFLATE):.3g}")
         est, se = self.experiment(main)
-        return stats.z_result(est, se, self.exact, self.foil, 1, 1, alpha, beta, self.note)
+        return stats_results.z_result(est, se, self.exact, self.foil, 1, 1, alpha, beta, self.note)
 
 
 @dataclasses.dataclass
@@ -132,7 +133,7 @@ class Distribution:
         import numpy as np
         k = np.arange(self.support[0] - 1, self.support[1] + 1)
         dist = float(np.max(np.abs(self.cdf(k) - self.foil_cdf(k))))
-        return stats.n_for_dkwm(dist, alpha, beta)
+        return stats_design.n_for_dkwm(dist, alpha, beta)
 
     def run(self, seed, alpha: float, beta: float) -> TestResult:
         main, _ = _children(seed)
@@ -141,7 +142,7 @@ class Distribution:
         if n < need:
             raise DesignError(f"{self.label}: {n} draws requested, the DKWM design needs {need}")
         x = self.sampler(n, main)
-        return stats.dkwm_result(x, self.cdf, self.foil_cdf, self.mean, self.foil_mean,
+        return stats_results.dkwm_result(x, self.cdf, self.foil_cdf, self.mean, self.foil_mean,
                                  alpha, beta, need)
 
 
@@ -157,11 +158,11 @@ class Proportion:
 
     def run(self, seed, alpha: float, beta: float) -> TestResult:
         main, _ = _children(seed)
-        need = stats.n_for_hoeffding(self.exact - self.foil, alpha, beta)
+        need = stats_design.n_for_hoeffding(self.exact - self.foil, alpha, beta)
         k, trials = self.sampler(need, main)
         if trials < need:
             raise DesignError(f"{self.label}: {trials} trials, Hoeffding design needs {need}")
-        return stats.binomial_result(int(k), int(trials), self.exact, self.foil, alpha,
+        return stats_results.binomial_result(int(k), int(trials), self.exact, self.foil, alpha,
                                      beta, need)
 
 
@@ -179,7 +180,7 @@ class Exact:
     note: str = ""
 
     def run(self, seed, alpha: float, beta: float) -> TestResult:
-        return stats.exact_result(self.compute(), self.exact, self.foil, self.tol, self.note)
+        return stats_results.exact_result(self.compute(), self.exact, self.foil, self.tol, self.note)
 
 
 @dataclasses.dataclass
@@ -225,7 +226,7 @@ class Profile:
 
     def run(self, seed, alpha: float, beta: float) -> list:
         main, pilot = _children(seed)
-        zsum = stats.z_two_sided(alpha) + stats.z_one_sided(beta)
+        zsum = stats_design.z_two_sided(alpha) + stats_design.z_one_sided(beta)
         for (lab, _, se), ex, fo in zip(self.experiment(pilot, True), self.exact, self.foil):
             if zsum * INFLATE * se > abs(ex - fo):
                 raise DesignError(f"{self.label} / {lab}: predicted SE {se:.3g} cannot "
@@ -233,5 +234,5 @@ class Profile:
                                   f"{alpha:.1e}, false-pass {beta:.1e}")
         out = []
         for (lab, est, se), ex, fo in zip(self.experiment(main, False), self.exact, self.foil):
-            out.append((lab, stats.z_result(est, se, ex, fo, 1, 1, alpha, beta, self.note)))
+            out.append((lab, stats_results.z_result(est, se, ex, fo, 1, 1, alpha, beta, self.note)))
         return out

@@ -8,14 +8,14 @@ confirm that the generated kernels, wired into the layers, are the derivative.
 """
 from __future__ import annotations
 
-from .assertions import Behaviour
-from .claims import Context, claim
+from ..stats.assertions import Behaviour
+from . import Context, claim
 
 
 def _vjp_check(make_forward_and_vjp):
     """check(impl) -> (holds, detail) for ``impl`` a (forward, vjp, x) triple builder."""
     def check(impl):
-        from .testing import check_vjp
+        from ..testing import check_vjp
         forward, vjp, x = make_forward_and_vjp(impl)
         try:
             check_vjp(forward, x, vjp, seed=1, rtol=1e-6, name="backward")

@@ -15,14 +15,14 @@ import sys
 
 # name -> (module, one-line help)
 COMMANDS = {
-    "list": ("proofs.cli_derive", "list every derivation and claim with its source"),
-    "show": ("proofs.cli_derive", "print a derivation as text or LaTeX"),
-    "errata": ("proofs.cli_derive", "list the statements in the sources that nnmath refutes"),
+    "list": ("proofs.cli.catalog", "list every derivation and claim with its source"),
+    "show": ("proofs.cli.catalog", "print a derivation as text or LaTeX"),
+    "errata": ("proofs.cli.catalog", "list the statements in the sources that nnmath refutes"),
     "codegen": ("numeric.codegen", "write (or --check) the NumPy kernels generated from derive"),
-    "verify": ("proofs.verify", "run the Monte Carlo and gradient claims"),
+    "verify": ("proofs.cli.verify", "run the Monte Carlo and gradient claims"),
     "train": ("numeric.train", "train a small MLP (BatchNorm, Dropout) on two spirals"),
-    "activation": ("proofs.activation_cmd", "analyse your own activation function"),
-    "gains": ("proofs.gains_cmd", "derived initialisation gains vs the conventional table"),
+    "activation": ("proofs.cli.activation", "analyse your own activation function"),
+    "gains": ("proofs.cli.gains", "derived initialisation gains vs the conventional table"),
 }
 
 

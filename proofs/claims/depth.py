@@ -40,7 +40,7 @@ def simulate(inits, seed, *, width: int = 4096, depth: int = 7, batch: int = 16)
     only in activation and scale, as in 002's two snippets). Returns, per label, the
     per-layer mean squares (forward q̂_l for l = 1..L, backward r̂_l for l = 0..L−1) and the
     summed relative variances for their standard errors."""
-    from .sampler import normal_array
+    from ..stats.sampler import normal_array
 
     ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     streams = ss.spawn(depth + 2)

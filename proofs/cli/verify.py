@@ -10,11 +10,11 @@ import argparse
 import json
 import sys
 
-from .cli import nonnegative_int
+from . import nonnegative_int
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from .runner import DEFAULT_BUDGET, DEFAULT_SEED
+    from ..stats.runner import DEFAULT_BUDGET, DEFAULT_SEED
     parser.add_argument("slugs", nargs="*", metavar="SLUG", help="claims to run (default: all)")
     parser.add_argument("--seed", type=nonnegative_int, default=DEFAULT_SEED,
                         help=f"root seed of every experiment (default {DEFAULT_SEED})")
@@ -30,7 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from . import claims, runner
+    from .. import claims
+    from ..stats import runner
 
     if not 0 < args.budget < 1:
         print(f"nnmath verify: --budget must be in (0, 1), got {args.budget}", file=sys.stderr)
@@ -42,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"nnmath verify: {exc}", file=sys.stderr)
             return 2
     if args.plots:
-        from . import plots
+        from .. import plots
         problem = plots.unavailable()
         if problem:
             print(f"nnmath verify: --plots: {problem}", file=sys.stderr)
@@ -56,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(runner.table(reports))
     if args.plots:
-        from . import plots
+        from .. import plots
         for path in plots.write_all(args.plots, seed=args.seed, quick=args.quick):
             print(f"wrote {path}", file=sys.stderr)
     return 0 if all(r.ok for r in reports) else 1

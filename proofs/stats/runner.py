@@ -21,8 +21,8 @@ import traceback
 import zlib
 from collections.abc import Callable, Iterable
 
-from . import claims as registry
-from .stats import TestResult
+from .. import claims as registry
+from .results import TestResult
 
 DEFAULT_BUDGET = 1e-9
 DEFAULT_SEED = 20261121

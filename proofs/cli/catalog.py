@@ -17,7 +17,7 @@ def run_list(args: argparse.Namespace) -> int:
     rows = [(e.slug, e.kinds, e.title, e.source, e.section)
             for e in derive.entries().values()]
     try:
-        from . import claims
+        from .. import claims
         derived = {r[0] for r in rows}
         for c in claims.entries().values():
             if c.slug not in derived:
@@ -51,7 +51,7 @@ def run_show(args: argparse.Namespace) -> int:
     try:
         d = derive.get(args.slug)
     except derive.UnknownSlug:
-        from . import claims
+        from .. import claims
         if args.slug in claims.entries():  # a claim-only row (kind C): describe the claim
             sys.stdout.write(_claim_description(claims.entries()[args.slug], args))
             return 0
@@ -70,7 +70,7 @@ def run_show(args: argparse.Namespace) -> int:
 def claims_and_derivations_closest(slug: str) -> list[str]:
     import derive
 
-    from . import claims
+    from .. import claims
     pool = dict.fromkeys([*derive.entries(), *claims.entries()])  # ordered, no repeats
     return derive.closest(slug, list(pool))
 

@@ -2,8 +2,8 @@
 softmax stability, optimisers, ridge, whitening, ResNet variance."""
 from __future__ import annotations
 
-from .assertions import Behaviour, Exact, Profile
-from .claims import Context, claim
+from ..stats.assertions import Behaviour, Exact, Profile
+from . import Context, claim
 
 
 def _matrix(ctx: Context, slug: str, names):
@@ -312,9 +312,9 @@ def residual_variance_growth(ctx: Context) -> list:
 
     def profile(fixup: bool):
         def experiment(seed, pilot):
-            from numeric._kernels import kernels as K
+            from numeric.kernels import kernels as K
 
-            from .sampler import normal_array
+            from ..stats.sampler import normal_array
             full = width if not fixup else 512  # Fixup's stream is constant: small suffices
             w = full // 4 if pilot else full
             rng = np.random.default_rng(seed)
@@ -372,11 +372,11 @@ def debiased_ema_is_unbiased(ctx: Context) -> list:
     gamma, t, size = 0.9, 3, 1 << 18
     import sympy as sp
 
-    from .claims import substitute, to_float
+    from . import substitute, to_float
     factor = to_float(substitute(debias, {"A": 1, "gamma": sp.Rational(9, 10), "t": t}))
 
     def sampler(n, seed):
-        from .sampler import PowerSums
+        from ..stats.sampler import PowerSums
         rng = np.random.default_rng(seed)
         acc = PowerSums()
         for start in range(0, n, size):
@@ -387,7 +387,7 @@ def debiased_ema_is_unbiased(ctx: Context) -> list:
                 opt.step({"theta": 1.0 + rng.standard_normal(k)})
             acc = acc + PowerSums.of(opt.state["theta"]["m"] * factor)
         return acc
-    from .assertions import Moment
+    from ..stats.assertions import Moment
     return [Exact("EMA of [1, 1, 1], γ = 0.1", example, np.ones(3), averages, tol=1e-12,
                   foil_name="already corrected"),
             Moment("E[m_3/(1 − γ³)], γ = 0.9", 1.0, 1 - gamma ** t, sampler, "mean",

@@ -25,7 +25,7 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-TOPICS = ("claims_dropout", "claims_init", "claims_misc", "claims_gradients")
+TOPICS = ("dropout", "initialization", "misc", "gradients")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,7 +68,7 @@ def claim(slug: str, *, title: str, source: str, section: int, kinds: str = "C",
 @functools.lru_cache(maxsize=1)
 def _load_topics() -> None:
     for name in TOPICS:
-        importlib.import_module(f"proofs.{name}")
+        importlib.import_module(f"proofs.claims.{name}")
 
 
 def entries() -> dict[str, ClaimEntry]:

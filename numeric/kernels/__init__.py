@@ -1,6 +1,7 @@
-"""Look up generated kernels by name: ``from ._kernels import kernels as K; K.relu_grad(x)``.
+"""Look up generated kernels by name: ``from numeric.kernels import kernels as K; K.relu_grad(x)``.
 
-The kernels live in the generated modules ``numeric/kernels_<topic>.py``. A name is
+The kernels live in the generated modules ``numeric/kernels/<topic>.py`` (every module of
+this package except this one is written by ``nnmath codegen`` and never edited by hand). A name is
 resolved on first use, so a layer module imports even while a derivation (and so its
 kernel) is still missing; using the missing kernel then raises ``MissingKernel`` naming it.
 """
@@ -26,7 +27,9 @@ class KernelTable:
     def _load(self) -> dict[str, Callable[..., Any]]:
         if self._cache is None:
             table: dict[str, Callable[..., Any]] = {}
-            for path in sorted(_HERE.glob("kernels_*.py")):
+            for path in sorted(_HERE.glob("*.py")):
+                if path.stem.startswith("_"):
+                    continue
                 module = importlib.import_module(f"{__package__}.{path.stem}")
                 for name in getattr(module, "__all__", ()):
                     table[name] = getattr(module, name)

@@ -5,8 +5,8 @@ Convention: p is the DROP probability (000, 003), keep probability 1 − p; nume
 """
 from __future__ import annotations
 
-from .assertions import Distribution, Exact, Moment, Proportion
-from .claims import Context, claim
+from ..stats.assertions import Distribution, Exact, Moment, Proportion
+from . import Context, claim
 
 P_FULL = ("1/10", "1/2", "9/10")
 P_QUICK = ("1/2",)
@@ -21,7 +21,7 @@ def _relu_moments(ctx: Context, sigma) -> tuple[float, float]:
 
 
 def _dropout_relu(p: float, sigma: float = 1.0, inverted: bool = True):
-    from .sampler import dropout_relu_power_sums
+    from ..stats.sampler import dropout_relu_power_sums
     return lambda n, seed: dropout_relu_power_sums(n, seed, p, sigma, inverted=inverted)
 
 
@@ -33,7 +33,7 @@ def _numeric_dropout(p: float):
 
         from numeric.layers import Dropout
 
-        from .sampler import PowerSums
+        from ..stats.sampler import PowerSums
         rng = np.random.default_rng(seed)
         layer = Dropout(p, rng=rng)
         acc = PowerSums()
@@ -211,7 +211,7 @@ def dropconnect_moments(ctx: Context) -> list:
     import numpy as np
     import sympy as sp
 
-    from .sampler import PowerSums
+    from ..stats.sampler import PowerSums
     W = [["1/2", "-1", "3/4"], ["2", "-1/4", "1"]]
     x = ["1", "2", "-1/2"]
     p = _frac("3/10")
@@ -275,9 +275,9 @@ def dropout_shifts_batchnorm_statistics(ctx: Context) -> list:
         return float(per_feature.mean()), float(per_feature.std(ddof=1) / np.sqrt(feats))
 
     def sampler_train(n, seed):
-        from .sampler import dropout_relu_power_sums
+        from ..stats.sampler import dropout_relu_power_sums
         return dropout_relu_power_sums(n, seed, float(p))
-    from .assertions import Estimate
+    from ..stats.assertions import Estimate
     return [
         Moment("Var seen by BN in training (p = 1/2)", var_train, var_eval, sampler_train,
                "variance", foil_name="eval variance"),

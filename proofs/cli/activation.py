@@ -34,8 +34,8 @@ import sympy as sp
 from derive.custom import ActivationAnalysis, AnalysisTimeout, analyse_activation
 from derive.safe_parse import MAX_LENGTH, UnsafeExpression, X, parse_activation
 
-from . import stats
-from .cli import nonnegative_int
+from .. import stats
+from . import nonnegative_int
 
 __all__ = ["MonteCarloRow", "add_arguments", "kernel", "monte_carlo", "run"]
 
@@ -152,7 +152,7 @@ def monte_carlo(analysis: ActivationAnalysis, f: Callable, df: Callable, *,
         raise ValueError(f"samples must be an integer of at least 1000, got {samples!r}")
     if samples > MAX_SAMPLES:
         raise ValueError(f"samples must be at most {MAX_SAMPLES:,}, got {samples:,}")
-    stats._check_rate(false_fail_rate, "false_fail_rate")
+    stats.check_rate(false_fail_rate, "false_fail_rate")
     variances = list(analysis.moments)
     tests = len(variances) * 3
     alpha = false_fail_rate / tests

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import functools
 
-from .assertions import Behaviour, Estimate, Exact, Moment, Profile
-from .claims import Context, claim
+from ..stats.assertions import Behaviour, Estimate, Exact, Moment, Profile
+from . import Context, claim
 
 
 @functools.cache
@@ -22,7 +22,7 @@ def gaussian_moments(activation: str, v: float) -> tuple[float, float]:
 
 
 def _relu_sampler(sigma: float):
-    from .sampler import dropout_relu_power_sums
+    from ..stats.sampler import dropout_relu_power_sums
     return lambda n, seed: dropout_relu_power_sums(n, seed, 0.0, sigma)
 
 
@@ -57,7 +57,7 @@ def tanh_moments_match(ctx: Context) -> list:
 
     from numeric.layers import Tanh
 
-    from .sampler import PowerSums
+    from ..stats.sampler import PowerSums
     m2, d2 = gaussian_moments("tanh", 1.0)
 
     def sampler(which):
@@ -309,7 +309,7 @@ def derived_gain_preserves_second_moment(ctx: Context) -> list:
     n, batch = (2048, 64) if ctx.quick else (4096, 64)
 
     def weights(g):  # float32 Box–Muller (proofs.sampler) for speed; N(0, g²/n)
-        from .sampler import normal_array
+        from ..stats.sampler import normal_array
         return lambda rng, a, b: normal_array(int(rng.integers(2 ** 63)), (a, b),
                                               g / math.sqrt(a))
 

@@ -30,8 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from . import stats
-from .stats import DesignError
+from .. import stats
+from ..stats import DesignError
 
 __all__ = [
     "DesignError",
@@ -54,8 +54,8 @@ def _rng(seed) -> np.random.Generator:
 
 def _moment_test(kind: str, samples_or_sampler, expected: float, *, foil, false_fail_rate,
                  false_pass_rate, n, seed, name) -> None:
-    stats._check_rate(false_fail_rate, "false_fail_rate")
-    stats._check_rate(false_pass_rate, "false_pass_rate")
+    stats.check_rate(false_fail_rate, "false_fail_rate")
+    stats.check_rate(false_pass_rate, "false_pass_rate")
     rng = _rng(seed)
 
     def influence(x):  # per-sample contribution whose mean is the statistic
@@ -136,7 +136,7 @@ def assert_distribution(samples, cdf: Callable[[Any], Any], *,
     """Assert that i.i.d. samples come from the distribution with CDF ``cdf`` (vectorised),
     by the DKWM inequality: sup|F_n − F| ≤ √(ln(2/α)/(2n)) with probability ≥ 1 − α. Exact
     for any distribution (for discrete ones pass integer samples and an integer CDF)."""
-    stats._check_rate(false_fail_rate, "false_fail_rate")
+    stats.check_rate(false_fail_rate, "false_fail_rate")
     x = np.sort(np.asarray(samples).ravel())
     n = x.size
     if n < 2:
