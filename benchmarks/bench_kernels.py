@@ -34,8 +34,8 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from numeric.layers import CHUNK_BYTES, batchnorm_backward, softmax_cross_entropy  # noqa: E402,E501
-from numeric.layers import _row_chunks as row_chunks  # noqa: E402
+from numeric.layers import CHUNK_BYTES, batchnorm_backward, softmax_cross_entropy
+from numeric.layers import _row_chunks as row_chunks
 
 try:
     import torch
@@ -280,8 +280,8 @@ def main(argv=None) -> int:
             lines.append(row)
             print(row, flush=True)
             where = f"{name} {shape[0]}×{shape[1]} {np.dtype(dtype).name}"
-            if name.startswith("BN") and shape == (4096, 4096) or args.quick and \
-                    name.startswith("BN") and shape[0] > 256:
+            if (name.startswith("BN") and shape == (4096, 4096)) or (args.quick and \
+                    name.startswith("BN") and shape[0] > 256):
                 verdicts.append((f"{where}: generated no slower than hand NumPy",
                                  gen <= hand, f"{gen / hand:.2f}×"))
                 if tt is not None:

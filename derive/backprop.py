@@ -51,7 +51,7 @@ def _col(name: str, rows: int) -> sp.Matrix:
     return sp.Matrix(rows, 1, lambda i, j: sp.Symbol(f"{name}_{i + 1}"))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def mlp(widths: tuple) -> dict:
     """An explicit MLP with the given widths (D_0, ..., D_L), σ at every layer and the loss
     ℓ = gᵀh_L, where g stands for ∂ℓ/∂h_L of any loss (the chain rule only ever uses the
@@ -357,7 +357,7 @@ def _two_layer(m: int, act) -> dict:
     return dict(W1=W1, b1=b1, W2=W2, b2=b2, hidden=hidden, **grad)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _symmetric(m: int) -> dict:
     c1, c2, dd, u1, u2, _ = _SYM_START
     net = _two_layer(m, Sigma)
@@ -370,7 +370,7 @@ def _symmetric(m: int) -> dict:
     return {**out, **start}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _zero_init(m: int, activation: str) -> dict:
     net = _two_layer(m, ReLU if activation == "relu" else _sigmoid)
     zero = {w: 0 for name in ("W1", "b1", "W2", "b2") for w in net[name]}

@@ -32,14 +32,22 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import random
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
 __all__ = [
-    "Check", "Step", "Conclusion", "Crosscheck", "Erratum", "Derivation",
-    "DerivationError", "RewriteError", "check_equal",
+    "Check",
+    "Conclusion",
+    "Crosscheck",
+    "Derivation",
+    "DerivationError",
+    "Erratum",
+    "RewriteError",
+    "Step",
+    "check_equal",
 ]
 
 
@@ -156,12 +164,12 @@ def _cheap_zero(e: Any) -> bool:
         try:
             if f(e) == 0:
                 return True
-        except Exception:  # noqa: BLE001 - some forms do not support every rewrite
+        except Exception:
             pass
     if isinstance(e, sp.Basic) and e.has(sp.Piecewise):  # compare branch by branch
         try:
             folded = sp.piecewise_fold(e)
-        except Exception:  # noqa: BLE001
+        except Exception:
             return False
         if isinstance(folded, sp.Piecewise) and not any(
                 b.has(sp.Piecewise) for b, _ in folded.args):
@@ -175,7 +183,7 @@ def _simplify_zero(e: Any) -> bool:
         if s == 0:
             return True
         return sp.simplify(sp.expand_log(sp.expand(s, force=True), force=True)) == 0
-    except Exception:  # noqa: BLE001
+    except Exception:
         return False
 
 
@@ -208,7 +216,7 @@ def _sample_point(symbols: Iterable[sp.Symbol], rng: random.Random, n_range: int
 def _is_rational_function(e: Any) -> bool:
     try:
         return all(sp.sympify(x).is_rational_function() for x in _entries(e))
-    except Exception:  # noqa: BLE001
+    except Exception:
         return False
 
 
@@ -463,8 +471,8 @@ class Derivation:
                             at: Mapping, rtol: float = 1e-6, atol: float = 1e-8,
                             points: int = 5, h: float = 1e-5) -> None:
         """Register: ``grad`` agrees with the float64 central difference of ``f`` in ``wrt``."""
-        names = sorted(({str(s) for s in sp.sympify(f).free_symbols}
-                        | {str(s) for s in sp.sympify(grad).free_symbols} | {str(wrt)}))
+        names = sorted({str(s) for s in sp.sympify(f).free_symbols}
+                        | {str(s) for s in sp.sympify(grad).free_symbols} | {str(wrt)})
         syms = [sp.Symbol(n) for n in names]
         f_plain = sp.sympify(f).subs({s: sp.Symbol(s.name) for s in sp.sympify(f).free_symbols})
         key = str(wrt)

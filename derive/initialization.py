@@ -154,7 +154,7 @@ def _quad_normal(g, var: float, lo: float = -float("inf"), hi: float = float("in
     from scipy import integrate
 
     sd = float(np.sqrt(var))
-    dens = lambda z: g(z) * np.exp(-z * z / (2 * var)) / (sd * np.sqrt(2 * np.pi))  # noqa: E731
+    dens = lambda z: g(z) * np.exp(-z * z / (2 * var)) / (sd * np.sqrt(2 * np.pi))
     if lo == -np.inf and hi == np.inf:
         return integrate.quad(dens, -np.inf, 0)[0] + integrate.quad(dens, 0, np.inf)[0]
     return integrate.quad(dens, lo, hi)[0]

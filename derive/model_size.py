@@ -10,7 +10,7 @@ whole batch (the intermediate tensors z_1 … z_10 of 003 §1(c)), not counting 
 from __future__ import annotations
 
 import dataclasses
-from typing import Sequence
+from collections.abc import Sequence
 
 import sympy as sp
 

@@ -125,7 +125,7 @@ def _pieces(g: sp.Expr, x: sp.Symbol) -> list | None:
         return [(g, sp.Interval(-sp.oo, sp.oo))]
     try:
         pairs = g.as_expr_set_pairs(sp.Reals)
-    except Exception:  # noqa: BLE001 - conditions SymPy cannot turn into sets
+    except Exception:
         return None
     out = []
     for e, s in pairs:

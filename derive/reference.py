@@ -5,7 +5,8 @@ is built, so ``nnmath show`` does not pay for it.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 
 def central_gradient(f: Callable[[Any], float], x: Any, h: float = 1e-6) -> Any:

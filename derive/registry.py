@@ -9,7 +9,7 @@ import dataclasses
 import difflib
 import functools
 import importlib
-from typing import Callable
+from collections.abc import Callable
 
 from .core import Derivation
 
@@ -86,7 +86,7 @@ def closest(slug: str, candidates: list[str] | None = None, n: int = 3) -> list[
     return found
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def get(slug: str) -> Derivation:
     """Build (once) and return the derivation registered under ``slug``."""
     known = entries()

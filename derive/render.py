@@ -119,7 +119,7 @@ def latex_of(obj: Any) -> str:
     return sp.latex(obj)
 
 
-def _step_text(step: "Step") -> str:
+def _step_text(step: Step) -> str:
     """The step's number, label, justification and check, as LaTeX text."""
     head = rf"\textbf{{({step.index}) {escape_text(step.label)}.}}"
     why = escape_text(step.why) if step.why else ""
@@ -127,7 +127,7 @@ def _step_text(step: "Step") -> str:
     return rf"\small {head} {why} \hfill \textit{{[{check}]}}"
 
 
-def _step_equation(step: "Step") -> tuple[str, str] | None:
+def _step_equation(step: Step) -> tuple[str, str] | None:
     """(left side, relation and right side) of the step's row, or None for prose only."""
     if step.kind == "note" or step.expr is None:
         return None
@@ -138,7 +138,7 @@ def _step_equation(step: "Step") -> tuple[str, str] | None:
     return "", latex_of(step.expr)
 
 
-def _row(step: "Step") -> str:
+def _row(step: Step) -> str:
     intertext = rf"\intertext{{{_step_text(step)}}}"
     equation = _step_equation(step)
     if equation is None:
@@ -147,7 +147,7 @@ def _row(step: "Step") -> str:
     return intertext + "\n" + f"{left} &{right}"
 
 
-def latex_fragment(d: "Derivation") -> str:
+def latex_fragment(d: Derivation) -> str:
     """An ``align*`` block: one row per step, each with its justification and check."""
     rows = [_row(s) for s in d.steps]
     body = " \\\\\n".join(rows)
@@ -173,7 +173,7 @@ def _fitted(math: str) -> str:
     return "\\begin{center}\\fit{" + math + "}\\end{center}\n"
 
 
-def _fitted_steps(d: "Derivation") -> str:
+def _fitted_steps(d: Derivation) -> str:
     """The steps for the standalone document: each equation shrunk to the page if needed."""
     out = []
     for step in d.steps:
@@ -184,7 +184,7 @@ def _fitted_steps(d: "Derivation") -> str:
     return "".join(out)
 
 
-def latex_document(d: "Derivation") -> str:
+def latex_document(d: Derivation) -> str:
     """A complete document that plain ``pdflatex`` compiles."""
     parts = [
         "\\documentclass[11pt]{article}\n",
@@ -233,7 +233,7 @@ def _mathjax_text(prose: str) -> str:
     return " ".join(parts)
 
 
-def notebook_latex(d: "Derivation") -> str:
+def notebook_latex(d: Derivation) -> str:
     """For Jupyter's ``_repr_latex_``: one MathJax display per step (its label,
     justification and check as a text row above its equation), so that no display grows
     past MathJax's input buffer."""
@@ -268,17 +268,17 @@ def _pretty(expr: Any, indent: str = "    ") -> str:
     expr = _terminal_names(expr)
     try:
         art = sp.pretty(expr, use_unicode=True, num_columns=100)
-    except Exception:  # noqa: BLE001 - fall back to the plain string form
+    except Exception:
         art = sp.sstr(expr)
     return "\n".join(indent + line for line in art.splitlines())
 
 
-def _pretty_step(s: "Step") -> str:
+def _pretty_step(s: Step) -> str:
     if s.lhs is None:
         return _pretty(s.expr)
     try:
         return _pretty(sp.Eq(s.lhs, s.expr, evaluate=False))
-    except Exception:  # noqa: BLE001 - matrices and booleans: show both sides
+    except Exception:
         return _pretty(s.lhs) + "\n    =\n" + _pretty(s.expr)
 
 
@@ -292,7 +292,7 @@ def plain_text(prose: str) -> str:
     return "".join(plain(p) if i % 2 else p for i, p in enumerate(parts))
 
 
-def text(d: "Derivation") -> str:
+def text(d: Derivation) -> str:
     """Plain text for terminals (Unicode pretty-printing)."""
     lines = [f"{d.slug} — {d.title}", f"source: {d.source}"]
     if d.stated_assumptions():

@@ -15,11 +15,11 @@ from __future__ import annotations
 import ast
 import fractions
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import sympy as sp
 
-__all__ = ["UnsafeExpression", "parse_activation", "FUNCTIONS", "X"]
+__all__ = ["FUNCTIONS", "UnsafeExpression", "X", "parse_activation"]
 
 MAX_LENGTH = 400  # characters
 MAX_DEPTH = 40  # nesting of brackets and of the syntax tree

@@ -460,7 +460,7 @@ def generate() -> tuple[dict[str, str], dict[str, str], list[str], set[str]]:
             continue
         try:
             d = derive.get(slug)
-        except Exception as exc:  # noqa: BLE001 - report every broken derivation
+        except Exception as exc:
             errors.append(f"{slug}: derivation does not build: {type(exc).__name__}: {exc}")
             broken.add(f"{topic_of(entry)}.py")
             continue
@@ -479,7 +479,7 @@ def generate() -> tuple[dict[str, str], dict[str, str], list[str], set[str]]:
             for c in kernels:
                 try:
                     chunks.append(kernel_source(c, d))
-                except Exception as exc:  # noqa: BLE001
+                except Exception as exc:
                     errors.append(f"{d.slug}: kernel {c.name}: {type(exc).__name__}: {exc}")
                     broken.add(f"{topic}.py")
         if not chunks:

@@ -17,8 +17,16 @@ import numpy as np
 
 from .kernels import kernels as K
 
-__all__ = ["he_normal", "he_uniform", "xavier_normal", "xavier_uniform", "lecun_normal",
-           "lecun_uniform", "fixup", "INITIALISERS"]
+__all__ = [
+    "INITIALISERS",
+    "fixup",
+    "he_normal",
+    "he_uniform",
+    "lecun_normal",
+    "lecun_uniform",
+    "xavier_normal",
+    "xavier_uniform",
+]
 
 
 def _check(rng: np.random.Generator, n_in: int, n_out: int) -> None:

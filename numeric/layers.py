@@ -19,10 +19,28 @@ import numpy as np
 from .kernels import kernels as K
 
 __all__ = [
-    "batchnorm_backward", "layernorm_backward", "softmax_cross_entropy", "row_blocks",
-    "CHUNK_BYTES", "Layer", "Linear", "BatchNorm", "LayerNorm", "Dropout", "ReLU", "LeakyReLU",
-    "PReLU", "ELU", "SELU", "GELU", "Swish", "Sigmoid", "Tanh", "SoftmaxCrossEntropy", "Sequential",
+    "CHUNK_BYTES",
+    "ELU",
+    "GELU",
+    "SELU",
+    "BatchNorm",
+    "Dropout",
+    "Layer",
+    "LayerNorm",
+    "LeakyReLU",
+    "Linear",
+    "PReLU",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "SoftmaxCrossEntropy",
+    "Swish",
+    "Tanh",
+    "batchnorm_backward",
     "check_array",
+    "layernorm_backward",
+    "row_blocks",
+    "softmax_cross_entropy",
 ]
 
 

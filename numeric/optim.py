@@ -21,14 +21,22 @@ check that every optimiser decreases a quadratic.
 """
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 
 from .kernels import kernels as K
 
-__all__ = ["Optimizer", "SGD", "Momentum", "Adagrad", "RMSProp", "Adadelta", "Adam",
-           "OPTIMIZERS"]
+__all__ = [
+    "OPTIMIZERS",
+    "SGD",
+    "Adadelta",
+    "Adagrad",
+    "Adam",
+    "Momentum",
+    "Optimizer",
+    "RMSProp",
+]
 
 
 class Optimizer:

@@ -111,7 +111,7 @@ def test_mish_has_a_contracting_selu_like_fixed_point(mish):
     def scaled(t):
         return lam * f(t) * (1.0 if t > 0 else a)
 
-    phi = lambda t: math.exp(-t * t / 2) / math.sqrt(2 * math.pi)  # noqa: E731
+    phi = lambda t: math.exp(-t * t / 2) / math.sqrt(2 * math.pi)
     mean = sum(integrate.quad(lambda t: scaled(t) * phi(t), lo, hi, epsabs=1e-13)[0]
                for lo, hi in ((-np.inf, 0), (0, np.inf)))
     second = sum(integrate.quad(lambda t: scaled(t) ** 2 * phi(t), lo, hi, epsabs=1e-13)[0]
@@ -119,7 +119,7 @@ def test_mish_has_a_contracting_selu_like_fixed_point(mish):
     assert abs(mean) < 1e-10 and second == pytest.approx(1, abs=1e-10)
     # spectral radius = |d/dν Var f_{λ,α}(√ν ξ)| at ν = 1, by a central difference in ν
     def var(nu):
-        dens = lambda t, k: scaled(t) ** k * math.exp(-t * t / (2 * nu)) / math.sqrt(2 * math.pi * nu)  # noqa: E731
+        dens = lambda t, k: scaled(t) ** k * math.exp(-t * t / (2 * nu)) / math.sqrt(2 * math.pi * nu)
         m1, m2 = (sum(integrate.quad(dens, lo, hi, args=(k,), epsabs=1e-13)[0]
                       for lo, hi in ((-np.inf, 0), (0, np.inf))) for k in (1, 2))
         return m2 - m1 ** 2

@@ -12,7 +12,7 @@ x = sp.Symbol("x", real=True)
 
 
 def _gauss_expect(fn, var=1.0):
-    dens = lambda t: fn(t) * np.exp(-t * t / (2 * var)) / np.sqrt(2 * np.pi * var)  # noqa: E731
+    dens = lambda t: fn(t) * np.exp(-t * t / (2 * var)) / np.sqrt(2 * np.pi * var)
     return integrate.quad(dens, -np.inf, 0)[0] + integrate.quad(dens, 0, np.inf)[0]
 
 

@@ -78,7 +78,7 @@ def test_bad_hyperparameters(rng):
     with pytest.raises(ValueError, match="n_in must be a positive integer"):
         init.he_normal(rng, 0, 3)
     with pytest.raises(TypeError, match="Generator"):
-        init.he_normal(np.random.RandomState(0), 2, 3)  # noqa: NPY002 - the wrong kind
+        init.he_normal(np.random.RandomState(0), 2, 3)
     with pytest.raises(ValueError, match="approximate must be"):
         L.GELU("erf")
 

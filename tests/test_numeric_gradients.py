@@ -128,7 +128,7 @@ def _ce_check(rng):
     y = rng.dirichlet(np.ones(5), 6) * 1.7  # rows need not sum to 1
     z = rng.standard_normal((6, 5)) * 2
     v = rng.standard_normal(z.shape)
-    f = lambda z: -np.sum(y * sps.log_softmax(z, axis=1))  # noqa: E731
+    f = lambda z: -np.sum(y * sps.log_softmax(z, axis=1))
     num = (f(z + H * v) - f(z - H * v)) / (2 * H)
     grad = K.softmax_ce_gradient(_softmax(z), y, y.sum(axis=1, keepdims=True))
     assert np.sum(grad * v) == pytest.approx(num, rel=1e-6)
@@ -137,7 +137,7 @@ def _ce_check(rng):
 def _bce_check(rng):
     z, y = rng.uniform(-6, 6, 40), rng.uniform(0, 1, 40)
     v = rng.standard_normal(40)
-    f = lambda z: np.sum(-y * sps.log_expit(z) - (1 - y) * sps.log_expit(-z))  # noqa: E731
+    f = lambda z: np.sum(-y * sps.log_expit(z) - (1 - y) * sps.log_expit(-z))
     num = (f(z + H * v) - f(z - H * v)) / (2 * H)
     assert np.sum(K.sigmoid_bce_gradient(z, y) * v) == pytest.approx(num, rel=1e-6)
 

@@ -4,12 +4,12 @@
 # derivation                   fingerprint       kernels
 #   batchnorm-forward            a96123b3bb1dbeef  batchnorm_normalize, batchnorm_affine
 #   batchnorm-backward           14497de1c7f94207  batchnorm_backward_input
+#   batchnorm-std-eps            3f91363bd309e22b  batchnorm_std_eps_backward_input
 #   layernorm-forward            f228372e044065af  layernorm_normalize
 #   layernorm-backward           b6a36a401ec95887  layernorm_backward_input
-#   batchnorm-std-eps            3f91363bd309e22b  batchnorm_std_eps_backward_input
 import numpy
 
-__all__ = ['batchnorm_normalize', 'batchnorm_affine', 'batchnorm_backward_input', 'layernorm_normalize', 'layernorm_backward_input', 'batchnorm_std_eps_backward_input']
+__all__ = ['batchnorm_normalize', 'batchnorm_affine', 'batchnorm_backward_input', 'batchnorm_std_eps_backward_input', 'layernorm_normalize', 'layernorm_backward_input']
 
 
 def batchnorm_normalize(x, mean, var, eps, out=None):
@@ -88,6 +88,34 @@ def batchnorm_backward_input(g, xhat, g_mean, g_xhat_mean, gamma, inv_std, out=N
     return out
 
 
+def batchnorm_std_eps_backward_input(g, xc, g_mean, g_xc_mean, gamma, sigma, eps, out=None):
+    """kernel
+
+    batchnorm_std_eps_backward_input(g, xc, g_mean, g_xc_mean, gamma, sigma, eps) =
+        gamma*(g - g_mean - g_xc_mean*xc/(sigma*(eps + sigma)))/(eps + sigma)
+
+    Convention: 004 notation: z̄ is the normalised value and ẑ = G z̄ + B the output;
+        g_k = ∂L/∂ẑ_k. Kernel arguments: xc = z_j − μ, g_mean = (1/K)Σ_k g_k, g_xc_mean
+        = (1/K)Σ_k g_k (z_k − μ), gamma = G_i, sigma = σ, eps = ε
+    Convention: this is not the √(σ² + ε) of 000/001: for ε > 0 the two layers differ;
+        at ε = 0 they coincide (last step)
+
+    Derivation: batchnorm-std-eps (004 B.2 (eqs. B.43–B.53, Key Equation 21)); `nnmath show batchnorm-std-eps`.
+    """
+    col0 = -g_xc_mean/(sigma*(eps + sigma))
+    col1 = gamma/(eps + sigma)
+    if out is None:
+        return numpy.multiply(col1, col0*xc + g - g_mean, out=out)
+    if numpy.may_share_memory(out, g):  # evaluate with temporaries, then store
+        out[...] = numpy.multiply(col1, col0*xc + g - g_mean, out=out)
+        return out
+    numpy.multiply(xc, col0, out=out)
+    numpy.add(out, g, out=out)
+    numpy.add(out, -g_mean, out=out)
+    numpy.multiply(out, col1, out=out)
+    return out
+
+
 def layernorm_normalize(x, mean, var, eps, out=None):
     """kernel; the affine part γ_j x̂_j + β_j is batchnorm_affine with per-feature γ, β
 
@@ -117,31 +145,3 @@ def layernorm_backward_input(g, xhat, g_mean, g_xhat_mean, gamma, inv_std, out=N
     Derivation: layernorm-backward (003 §2, 001 Q2); `nnmath show layernorm-backward`.
     """
     return numpy.multiply(inv_std, g*gamma - g_mean - g_xhat_mean*xhat, out=out)
-
-
-def batchnorm_std_eps_backward_input(g, xc, g_mean, g_xc_mean, gamma, sigma, eps, out=None):
-    """kernel
-
-    batchnorm_std_eps_backward_input(g, xc, g_mean, g_xc_mean, gamma, sigma, eps) =
-        gamma*(g - g_mean - g_xc_mean*xc/(sigma*(eps + sigma)))/(eps + sigma)
-
-    Convention: 004 notation: z̄ is the normalised value and ẑ = G z̄ + B the output;
-        g_k = ∂L/∂ẑ_k. Kernel arguments: xc = z_j − μ, g_mean = (1/K)Σ_k g_k, g_xc_mean
-        = (1/K)Σ_k g_k (z_k − μ), gamma = G_i, sigma = σ, eps = ε
-    Convention: this is not the √(σ² + ε) of 000/001: for ε > 0 the two layers differ;
-        at ε = 0 they coincide (last step)
-
-    Derivation: batchnorm-std-eps (004 B.2 (eqs. B.43–B.53, Key Equation 21)); `nnmath show batchnorm-std-eps`.
-    """
-    col0 = -g_xc_mean/(sigma*(eps + sigma))
-    col1 = gamma/(eps + sigma)
-    if out is None:
-        return numpy.multiply(col1, col0*xc + g - g_mean, out=out)
-    if numpy.may_share_memory(out, g):  # evaluate with temporaries, then store
-        out[...] = numpy.multiply(col1, col0*xc + g - g_mean, out=out)
-        return out
-    numpy.multiply(xc, col0, out=out)
-    numpy.add(out, g, out=out)
-    numpy.add(out, -g_mean, out=out)
-    numpy.multiply(out, col1, out=out)
-    return out

@@ -25,7 +25,7 @@ from derive.custom import scaled_fixed_point
 from derive.initialization import activation_gain
 from derive.safe_parse import X, parse_activation
 
-__all__ = ["add_arguments", "run", "gain_table"]
+__all__ = ["add_arguments", "gain_table", "run"]
 
 LEAKY_SLOPE = sp.Rational(1, 100)
 DIGITS = 20

@@ -26,7 +26,6 @@ Tests, rigorous first:
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 
 

@@ -71,7 +71,7 @@ def run_claim(slug: str, *, seed: int = DEFAULT_SEED, quick: bool = False,
     ctx = registry.Context(quick=quick)
     try:
         assertions = entry.builder(ctx)
-    except Exception as exc:  # noqa: BLE001 - reported as a failed claim
+    except Exception as exc:
         return ClaimReport(slug, entry.title, [], time.perf_counter() - t0,
                            f"{type(exc).__name__}: {exc}")
     if not assertions:
@@ -92,7 +92,7 @@ def run_claim(slug: str, *, seed: int = DEFAULT_SEED, quick: bool = False,
                                 for lab, r in res)
             else:
                 verdicts.append(Verdict(slug, a.label, res, foil_name=foil_name))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
             verdicts.append(Verdict(slug, a.label, None, detail))
     return ClaimReport(slug, entry.title, verdicts, time.perf_counter() - t0,

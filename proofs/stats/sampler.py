@@ -173,7 +173,7 @@ def power_sums(fill: Callable[[np.random.Generator, Buffers], np.ndarray], n: in
                 x = fill(rng, buf)
                 acc = acc + _reduce(x[:take], buf.x2[:take], order)
             results[i] = acc
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
+        except BaseException as exc:
             results[i] = exc
 
     if threads == 1:
@@ -226,7 +226,7 @@ def normal_array(seed, shape, scale: float = 1.0, *, threads: int | None = None,
                 lo = int(c) * chunk
                 hi = min(lo + chunk, out.size)
                 out[lo:hi] = fill_normal(rng, buf, scale)[:hi - lo]
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     workers = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
