@@ -7,12 +7,14 @@
 """
 from .core import (Check, Conclusion, Derivation, DerivationError, Erratum, RewriteError,
                    Step, check_equal)
-from .registry import UnknownSlug, catalog, closest, derivation, entries, get
+from . import catalog  # the table of rows; derive.catalog() builds every derivation
+from .catalog import Kind
+from .registry import UnknownSlug, closest, derivation, entries, exports, get
 
 __all__ = [
     "Check", "Conclusion", "Derivation", "DerivationError", "Erratum", "RewriteError",
-    "Step", "UnknownSlug", "activation", "catalog", "check_equal", "closest", "derivation",
-    "entries", "errata", "get",
+    "Kind", "Step", "UnknownSlug", "activation", "catalog", "check_equal", "closest",
+    "derivation", "entries", "errata", "exports", "get",
 ]
 
 
@@ -20,7 +22,7 @@ def errata() -> list[Erratum]:
     """Every erratum (catalog X rows), from the derivations that decide them."""
     found = []
     for slug, entry in entries().items():
-        if "X" in entry.kinds:
+        if Kind.X in entry.kinds:
             found.extend(get(slug).errata)
     return found
 

@@ -53,8 +53,9 @@ def _Phi(t):
 
 
 # ---------------------------------------------------------------------------------------
-@derivation("sigmoid-derivative", title="Sigmoid: σ' = σ(1 − σ), at most 1/4; L layers: 4^(−L)",
-            source="002 §9.2.1", section=SECTION, kinds="D,K")
+@derivation("sigmoid-derivative",
+            exports=("sigmoid", "sigmoid_grad", "critical_points", "max_sigmoid_grad",
+                     "chain_bound"))
 def sigmoid_derivative(d: Derivation) -> None:
     """σ(x) = 1/(1 + e^{−x});  σ'(x) = σ(x)(1 − σ(x)) = e^{−|x|}/(1 + e^{−|x|})² ≤ 1/4,
     with equality only at x = 0. Through L sigmoid layers with unit weights the input
@@ -171,8 +172,7 @@ def sigmoid_derivative(d: Derivation) -> None:
 
 
 # ---------------------------------------------------------------------------------------
-@derivation("tanh-derivative", title="tanh' = 1 − tanh², tanh x = 2σ(2x) − 1",
-            source="002 §9.2.1", section=SECTION, kinds="D,K")
+@derivation("tanh-derivative", exports=("tanh_grad",))
 def tanh_derivative(d: Derivation) -> None:
     """tanh x = (e^x − e^{−x})/(e^x + e^{−x}) = 2σ(2x) − 1;  tanh'(x) = 1 − tanh²(x) = 4σ'(2x),
     at most 1 (at x = 0). Source: 002 §9.2.1 (the tanh paragraph)."""
@@ -213,8 +213,9 @@ def _np_tanh(x):
 
 
 # ---------------------------------------------------------------------------------------
-@derivation("relu-family", title="ReLU, leaky ReLU, PReLU: derivatives and the convention at 0",
-            source="002 §9.2.2", section=SECTION, kinds="D,K")
+@derivation("relu-family",
+            exports=("relu_one_sided_derivatives_at_0", "relu_grad", "leaky_relu",
+                     "leaky_relu_grad", "prelu_grad_alpha"))
 def relu_family(d: Derivation) -> None:
     """ReLU(x) = max(0, x); leaky ReLU f(x) = x for x > 0, a·x otherwise (= max(a·x, x) when
     0 ≤ a ≤ 1); PReLU is the same function with the slope α learned.
@@ -292,8 +293,7 @@ def _np_heaviside_left(x):
 
 
 # ---------------------------------------------------------------------------------------
-@derivation("elu-derivative", title="ELU: f'(x) = f(x) + α for x ≤ 0; C¹ iff α = 1",
-            source="002 §9.2.2", section=SECTION, kinds="D,K")
+@derivation("elu-derivative", exports=("elu", "elu_grad", "alpha_continuous_derivative"))
 def elu_derivative(d: Derivation) -> None:
     """ELU f(x) = x for x > 0, α(e^x − 1) for x ≤ 0 (α > 0). f'(x) = 1 for x > 0 and
     α e^x = f(x) + α for x ≤ 0; f is continuous for every α, f' is continuous at 0 iff α = 1.
@@ -385,9 +385,9 @@ def _selu_constants(digits: int = 50):
     return a_exact, l_exact, a_root, l_root
 
 
-@derivation("selu-fixed-point", title="SELU: α and λ from E[selu z] = 0, E[selu² z] = 1; "
-            "the moment map contracts", source="002 §9.2.2 (SELU), Klambauer et al. 2017",
-            section=SECTION, kinds="D,K,C")
+@derivation("selu-fixed-point",
+            exports=("alpha_exact", "lambda_exact", "alpha", "lambda", "selu", "selu_grad",
+                     "jacobian", "eigenvalues", "spectral_radius"))
 def selu_fixed_point(d: Derivation) -> None:
     """selu(x) = λx for x > 0, λα(e^x − 1) for x ≤ 0. For z ~ N(0, 1) the two conditions
     E[selu z] = 0 and E[selu(z)²] = 1 are linear in α and in λ² once the Gaussian integrals
@@ -581,8 +581,11 @@ def _max_abs_error(err, R: float, digits: int = 50, grid: int = 500):
     return sp.Float(best, digits), sp.Float(value, digits), len(crit)
 
 
-@derivation("gelu", title="GELU: xΦ(x), its derivative, and the tanh and sigmoid approximations",
-            source="002 §9.2.2 (GELU)", section=SECTION, kinds="D,K")
+@derivation("gelu",
+            exports=("gelu", "gelu_grad", "gelu_tanh", "gelu_tanh_grad", "gelu_sigmoid",
+                     "gelu_sigmoid_grad", "max_abs_error_tanh", "argmax_abs_error_tanh",
+                     "max_abs_error_sigmoid", "argmax_abs_error_sigmoid", "c_taylor",
+                     "max_abs_error_tanh_taylor_c"))
 def gelu(d: Derivation) -> None:
     """GELU(x) = xΦ(x) = (x/2)(1 + erf(x/√2)); GELU'(x) = Φ(x) + xφ(x).
     Approximations quoted in 002 §9.2.2: (x/2)(1 + tanh(√(2/π)(x + 0.044715x³))) and xσ(1.702x).
@@ -701,8 +704,9 @@ def _np_tanh_error_at(x):
 
 
 # ---------------------------------------------------------------------------------------
-@derivation("swish", title="Swish x·σ(βx): derivative, limits β → 0 and β → ∞, minimum",
-            source="002 §9.2.3", section=SECTION, kinds="D,K")
+@derivation("swish",
+            exports=("swish", "swish_grad", "limit_beta_0", "limit_beta_inf", "argmin", "min",
+                     "argmin_50", "min_50"))
 def swish(d: Derivation) -> None:
     """f(x) = x σ(βx); f'(x) = σ(βx) + βx σ(βx)(1 − σ(βx)). β → 0: x/2; β → ∞: ReLU(x).
     For β = 1, f' has the sign of e^x + 1 + x, which increases strictly, so f has one global

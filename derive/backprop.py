@@ -129,8 +129,7 @@ def _numpy_mlp_gradient(widths: tuple, kw: dict, h: float = 1e-6):
     return np.array(out).reshape(-1, 1)
 
 
-@derivation("mlp-backprop", title="Backpropagation through an MLP",
-            source="000 §3.1–3.2", section=2, kinds="D")
+@derivation("mlp-backprop", exports=("layer_jacobian", "weight_gradient_entry"))
 def mlp_backprop(d: Derivation) -> None:
     """For h_i = σ(z_i), z_i = W_i h_{i−1} + b_i and δ_i = ∂ℓ/∂z_i:
 
@@ -226,8 +225,10 @@ def _sigmoid(t):
     return 1 / (1 + sp.exp(-t))
 
 
-@derivation("constant-init-symmetry", title="Constant initialisation never breaks symmetry",
-            source="002 §9.4.1", section=2, kinds="D,C")
+@derivation("constant-init-symmetry",
+            exports=("zero_init_relu_weight_gradients", "sigmoid_grad_at_zero",
+                     "sigmoid_at_zero", "hidden_weight_gradient_at_symmetric_start",
+                     "symmetric_start"))
 def constant_init_symmetry(d: Derivation) -> None:
     """If every hidden neuron of a layer starts with the same incoming weights and bias and
     the same outgoing weights (any constant initialisation does this), the neurons compute
@@ -398,9 +399,7 @@ def _numpy_symmetric_gradient(kw: dict, h: float = 1e-6):
     return central_gradient(loss, W1, h)
 
 
-@derivation("same-sign-gradients",
-            title="Non-negative inputs give one-signed weight gradients",
-            source="002 §9.2.1, §9.3.2", section=2, kinds="D")
+@derivation("same-sign-gradients", exports=("neuron_weight_gradient",))
 def same_sign_gradients(d: Derivation) -> None:
     """For a neuron z = Σ_j w_j a_j + b, ∂ℓ/∂w_j = δ·a_j with δ = ∂ℓ/∂z. If every input a_j ≥ 0
     (outputs of a sigmoid or a ReLU), every weight gradient of that neuron is δ times a

@@ -42,8 +42,9 @@ def _expect_over_masks(expr: sp.Expr, masks: list, keep: sp.Expr) -> sp.Expr:
     return sp.expand(total)
 
 
-@derivation("dropout-mean", title="Inverted dropout preserves the mean: E[m·h/(1 − p)] = E[h]",
-            source="000 §1.1, 003 §4(d)", section=4, kinds="D,C")
+@derivation("dropout-mean",
+            exports=("inverted_dropout_mean", "mean", "foil", "keep_probability",
+                     "drop_probability"))
 def dropout_mean(d: Derivation) -> None:
     """h̃ = m·h/(1 − p), m ~ Bernoulli(1 − p) independent of h (p the DROP probability):
     E[h̃] = E[m]E[h]/(1 − p) = E[h]. Foil: without the factor, E[m·h] = (1 − p)E[h]."""
@@ -80,8 +81,9 @@ def dropout_mean(d: Derivation) -> None:
 
 
 @derivation("dropout-variance",
-            title="Variance after inverted dropout: E[h²]/(1 − p) − E[h]²",
-            source="000 §1.2", section=4, kinds="D,C")
+            exports=("dropout_variance", "dropout_variance_relu",
+                     "dropout_variance_relu_standard", "general", "relu", "relu_standard",
+                     "foil"))
 def dropout_variance(d: Derivation) -> None:
     """Var[m·h/(1 − p)] = E[h²]/(1 − p) − E[h]² for m ~ Bernoulli(1 − p) ⟂ h; with
     h = ReLU(z), z ~ N(0, σ²): σ²/(2(1 − p)) − σ²/(2π), and 1/(2(1 − p)) − 1/(2π) for σ = 1
@@ -137,8 +139,9 @@ def dropout_variance(d: Derivation) -> None:
                  at={sigma: (0.3, 3.0), p: (0.05, 0.95)}, rtol=1e-7)
 
 
-@derivation("dropout-kept-count", title="Kept units: K ~ Binomial(M, 1 − p)",
-            source="000 §1.3", section=4, kinds="D,C")
+@derivation("dropout-kept-count",
+            exports=("kept_count_pmf", "kept_count_mean", "kept_count_variance", "pmf", "mean",
+                     "variance"))
 def dropout_kept_count(d: Derivation) -> None:
     """K = Σᵢ mᵢ with mᵢ ~ Bernoulli(1 − p) i.i.d. (p the DROP probability):
     P(K = k) = C(M, k)(1 − p)ᵏ p^{M−k}, E K = M(1 − p), Var K = M p (1 − p)."""
@@ -213,9 +216,7 @@ def dropout_kept_count(d: Derivation) -> None:
                      at={p: (0.05, 0.95), M: MM})
 
 
-@derivation("dropout-poisson-limit",
-            title="Binomial(M, λ/M) → Poisson(λ) as M → ∞", source="000 §1.4", section=4,
-            kinds="D")
+@derivation("dropout-poisson-limit", exports=("poisson_pmf", "limit"))
 def dropout_poisson_limit(d: Derivation) -> None:
     """With keep probability λ/M (so λ = M(1 − p) kept on average, p the DROP probability),
     C(M, k)(λ/M)ᵏ(1 − λ/M)^{M−k} → e^{−λ}λᵏ/k! for every fixed k as M → ∞."""
@@ -273,9 +274,7 @@ def dropout_poisson_limit(d: Derivation) -> None:
                      poisson_scipy, at={lam: (0.5, 6.0), k: kk}, rtol=1e-10)
 
 
-@derivation("dropout-poisson-thinning",
-            title="Poisson thinning: M ~ Poisson(λ) ⇒ K ~ Poisson(λ(1 − p))",
-            source="000 §1.5", section=4, kinds="D,C")
+@derivation("dropout-poisson-thinning", exports=("thinned_count_pmf", "pmf", "mean"))
 def dropout_poisson_thinning(d: Derivation) -> None:
     """M ~ Poisson(λ) units, each kept independently with probability 1 − p (p the DROP
     probability): P(K = k) = Σ_{m ≥ k} P(M = m)·C(m, k)(1 − p)ᵏ p^{m−k} = Poisson(λ(1 − p))."""
@@ -317,9 +316,7 @@ def dropout_poisson_thinning(d: Derivation) -> None:
                      rtol=1e-9, atol=1e-14)
 
 
-@derivation("dropout-test-scaling",
-            title="Non-inverted dropout: scale by the keep probability at test time",
-            source="002 §9.5.1 eq. 9.46–9.47", section=4, kinds="D")
+@derivation("dropout-test-scaling", exports=("test_time_scale", "scale", "training_mean"))
 def dropout_test_scaling(d: Derivation) -> None:
     """Plain (non-inverted) dropout multiplies each input by m ~ Bernoulli(1 − p): the
     expected training activation of a neuron is (1 − p)·wᵀx, so at test time (nothing
@@ -387,8 +384,7 @@ def dropout_test_scaling(d: Derivation) -> None:
                                       y: (-3.0, 3.0), p: (0.05, 0.95)})
 
 
-@derivation("data188-dropout", title="003 §4: dropout on a toy dot product",
-            source="003 §4(a)–(c)", section=4, kinds="E")
+@derivation("data188-dropout", exports=("y_drop", "y_corr", "y_orig", "p"))
 def data188_dropout(d: Derivation) -> None:
     """x = [2, 6, 4, 4, 5, 3, 4, 4], w = 1, drop probability p = 0.75, the first six
     entries dropped: y_drop = 8, y_corr = y_drop/(1 − p) = 32, y_orig = w·x = 32."""
@@ -435,8 +431,8 @@ def data188_dropout(d: Derivation) -> None:
                  at={}, points=1)
 
 
-@derivation("dropconnect", title="DropConnect: E[(W ⊙ M)x] = (1 − p)Wx and its variance",
-            source="002 §9.5 eq. 9.49", section=4, kinds="D,C")
+@derivation("dropconnect",
+            exports=("dropconnect_mean", "dropconnect_variance", "mean", "variance", "W", "x"))
 def dropconnect(d: Derivation) -> None:
     """y = (W ⊙ M)x with Mᵢⱼ ~ Bernoulli(1 − p) i.i.d. (p the DROP probability of a
     weight), x fixed: E y = (1 − p)Wx and Var yᵢ = p(1 − p)Σⱼ Wᵢⱼ²xⱼ², i.e. the vector
@@ -510,8 +506,8 @@ def dropconnect(d: Derivation) -> None:
 
 
 @derivation("stochastic-depth",
-            title="Stochastic depth: scale a block by its survival probability at test time",
-            source="002 §9.5 eq. 9.50", section=4, kinds="D")
+            exports=("stochastic_depth_test_preactivation", "test_preactivation",
+                     "expected_output"))
 def stochastic_depth(d: Derivation) -> None:
     """H_l = ReLU(b·f(H_{l−1}) + H_{l−1}) with b ~ Bernoulli(p_l), p_l the block's SURVIVAL
     (keep) probability: the expected pre-activation is p_l·f + H, which is what 002's test
@@ -556,9 +552,7 @@ def stochastic_depth(d: Derivation) -> None:
                  at={f: (-3.0, 3.0), H: (0.0, 3.0), pl: (0.05, 0.95)})
 
 
-@derivation("dropout-convention",
-            title="Drop or keep? The meaning of p across the sources",
-            source="002 §9.5.1, 000 §1, 003 §4", section=4, kinds="X")
+@derivation("dropout-convention", exports=("test_time_scale", "scale", "stated_scale"))
 def dropout_convention(d: Derivation) -> None:
     """000 §1 and 003 §4 use p for the probability of DROPPING a unit; 002 §9.5.1 opens the
     same way (units are zeroed 'with a probability p'), but its code and test-time rules use

@@ -167,8 +167,8 @@ def _relu_sq(z):
 # ---------------------------------------------------------------------------------------
 # variance-of-product
 # ---------------------------------------------------------------------------------------
-@derivation("variance-of-product", title="Variance of a product of independent variables",
-            source="000 §3.3", section=6, kinds="D")
+@derivation("variance-of-product",
+            exports=("product_variance", "product_variance_zero_mean_w", "second_moment_h"))
 def variance_of_product(d: Derivation) -> None:
     """w ⟂ h: Var[wh] = Var w·Var h + Var w·(E h)² + Var h·(E w)²; E w = 0 gives
     Var[wh] = Var w·E[h²] (the step 000 §3.3 uses for every pre-activation)."""
@@ -227,8 +227,9 @@ def variance_of_product(d: Derivation) -> None:
 # ---------------------------------------------------------------------------------------
 # he-init
 # ---------------------------------------------------------------------------------------
-@derivation("he-init", title="He (Kaiming) initialisation: Var w = 2/fan_in (2/fan_out backward)",
-            source="000 §3.3, 002 §9.4.5", section=6, kinds="D,C")
+@derivation("he-init",
+            exports=("forward_map", "forward_variance", "backward_variance",
+                     "relu_second_moment_ratio", "per_layer_factor"))
 def he_init(d: Derivation) -> None:
     """z_i = Σ_k w_ik h_k with n_in zero-mean weights: Var z_i = n_in·Var w·E[h²]; for
     h = ReLU(z_prev), z_prev symmetric, E[h²] = ½Var z_prev; keeping Var z fixed gives
@@ -316,8 +317,7 @@ def he_init(d: Derivation) -> None:
 # ---------------------------------------------------------------------------------------
 # xavier-init
 # ---------------------------------------------------------------------------------------
-@derivation("xavier-init", title="Xavier (Glorot) initialisation: 1/n_in, 1/n_out, "
-            "compromise 2/(n_in + n_out)", source="002 §9.4.4", section=6, kinds="D,C")
+@derivation("xavier-init", exports=("forward_variance", "backward_variance", "compromise_variance"))
 def xavier_init(d: Derivation) -> None:
     """Linear regime (f odd, f'(0) = 1): forward Var s = n_in·Var W·Var z ⇒ Var W = 1/n_in;
     backward ⇒ 1/n_out. Glorot–Bengio's compromise 2/(n_in + n_out) (002 eq. 9.15) is the
@@ -380,9 +380,10 @@ def xavier_init(d: Derivation) -> None:
 # ---------------------------------------------------------------------------------------
 # uniform-bounds (kernels)
 # ---------------------------------------------------------------------------------------
-@derivation("uniform-bounds", title="Uniform bounds and normal standard deviations of "
-            "Xavier, He and LeCun initialisation", source="002 §9.4.4–9.4.5 (eqs. 9.16, "
-            "9.17, 9.37, 9.38), 002 §9.2 (LeCun normal)", section=6, kinds="D,K")
+@derivation("uniform-bounds",
+            exports=("bound_for_variance", "xavier_uniform_bound", "he_uniform_bound",
+                     "lecun_uniform_bound", "lecun_normal_std", "he_normal_std",
+                     "xavier_normal_std"))
 def uniform_bounds(d: Derivation) -> None:
     """Var U(−a, a) = a²/3, so a weight variance v needs a = √(3v): Xavier
     a = √(6/(n_in + n_out)), He a = √(6/n_in), LeCun a = √(3/n_in); normal laws use
@@ -464,8 +465,9 @@ def uniform_bounds(d: Derivation) -> None:
 # ---------------------------------------------------------------------------------------
 # kaiming-snippet (erratum)
 # ---------------------------------------------------------------------------------------
-@derivation("kaiming-snippet", title="002's Kaiming code listing uses the Xavier scale "
-            "1/√Din", source="002 §9.4.5 (Kaiming/MSRA code listing)", section=6, kinds="X")
+@derivation("kaiming-snippet",
+            exports=("closed_form", "printed_second_moment", "kaiming_second_moment",
+                     "printed_after_listing", "corrected_after_listing", "listing_layers"))
 def kaiming_snippet(d: Derivation) -> None:
     """The listing's comment promises std = √(2/Din) but its code divides by √Din, exactly
     like the Xavier listing above it. Second-moment recursion of its ReLU stack:
@@ -531,9 +533,10 @@ def kaiming_snippet(d: Derivation) -> None:
 # ---------------------------------------------------------------------------------------
 # resnet-variance
 # ---------------------------------------------------------------------------------------
-@derivation("resnet-variance", title="Residual blocks double the variance under Kaiming "
-            "initialisation; Fixup keeps it", source="002 §9.4.5 (ResNets, Fixup; eqs. "
-            "9.39–9.43)", section=6, kinds="D,C")
+@derivation("resnet-variance",
+            exports=("kaiming_block_variance", "kaiming_variance_after_blocks",
+                     "fixup_block_variance", "block_factor", "fixup_block_factor",
+                     "branch_factor", "block_variance"))
 def resnet_variance(d: Derivation) -> None:
     """x_{l+1} = x_l + F(x_l), F(x) = W₂·ReLU(W₁·ReLU(x)) with Kaiming W₁, W₂ (Var 2/n):
     Cov(x, F(x)) = 0 and Var F(x) = Var x, so Var x_{l+1} = 2Var x_l and Var x_L =
@@ -610,9 +613,10 @@ def resnet_variance(d: Derivation) -> None:
 # ---------------------------------------------------------------------------------------
 # activation-gain
 # ---------------------------------------------------------------------------------------
-@derivation("activation-gain", title="Variance-preserving gain of an activation, and the "
-            "usual gain table", source="000 §3.3, 002 §9.4.3–9.4.5, 002 §9.2 (SELU)",
-            section=6, kinds="D,C")
+@derivation("activation-gain",
+            exports=("variance_preserving_gain", "relu_gain", "leaky_relu_gain", "tanh_gain_q1",
+                     "tanh_second_moment_q1", "tanh_table_factor_q1", "tanh_digits",
+                     "selu_gain_q1", "gain_table"))
 def activation_gain_derivation(d: Derivation) -> None:
     """Pre-activation second moment map q ↦ n·Var w·E[f(√q ξ)²]; with std = g/√n it is
     q ↦ g²·M(q), M(q) = E[f(√q ξ)²], and q is a fixed point iff g = √(q/M(q)). Exact for

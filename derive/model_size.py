@@ -120,8 +120,7 @@ def _numpy_parameter_total(**widths) -> float:
     return float(sum(np.prod(s) for s in shapes))
 
 
-@derivation("param-count", title="Parameter count of a Linear/LayerNorm stack",
-            source="003 §1(a), §1(d)", section=10, kinds="D,E")
+@derivation("param-count", exports=("parameter_count", "total_parameters", "widths"))
 def param_count(d: Derivation) -> None:
     """C = Σ_Linear (d_in·d_out + d_out) + Σ_Norm 2·d. For 003's model (52 → 128 → 256 → 20 →
     1000 with LayerNorm after the first three Linear layers):
@@ -164,8 +163,9 @@ def _numpy_activation_total(**kw) -> float:
     return float(sum(np.prod(s) for s in shapes))
 
 
-@derivation("activation-count", title="Activation count and the batch size where it "
-            "overtakes the parameters", source="003 §1(c), §1(e)", section=10, kinds="D,E")
+@derivation("activation-count",
+            exports=("activation_count", "crossover_batch_size", "activations_per_example",
+                     "activations_at_batch_4", "crossover_threshold"))
 def activation_count_derivation(d: Derivation) -> None:
     """Z(n) = n·Σ_layers (output width) = n(3D_1 + 3D_2 + 3D_3 + C) for 003's model:
     2212·n, so 8,848 at n = 4; activations outnumber the 66,756 parameters from n = 31 on

@@ -296,8 +296,9 @@ def _quadrature(g: sp.Expr, x: sp.Symbol, q: sp.Expr, digits: int) -> GaussianMo
 
 
 # --------------------------------------------------------------------------------------
-@derivation("relu-moments", title="Gaussian moments of ReLU: σ/√(2π), σ²/2, σ²(1/2 − 1/(2π))",
-            source="000 §1.2", section=5, kinds="D,C")
+@derivation("relu-moments",
+            exports=("relu_gaussian_mean", "relu_gaussian_second_moment",
+                     "relu_gaussian_variance", "mean", "second_moment", "variance", "sigma"))
 def relu_moments(d: Derivation) -> None:
     """z ~ N(0, σ²), h = ReLU(z) = max(0, z):
     E[h] = σ/√(2π), E[h²] = σ²/2, Var h = σ²(1/2 − 1/(2π)); 000 §1.2 uses σ = 1.
@@ -355,9 +356,7 @@ def relu_moments(d: Derivation) -> None:
                  at={sigma: (0.2, 3.0)}, rtol=1e-7)
 
 
-@derivation("relu-second-moment-symmetry",
-            title="E[ReLU(z)²] = ½E[z²] for every symmetric z",
-            source="000 §3.3", section=5, kinds="D")
+@derivation("relu-second-moment-symmetry", exports=("relu_second_moment_ratio", "ratio"))
 def relu_second_moment_symmetry(d: Derivation) -> None:
     """If z has a density ρ with ρ(−z) = ρ(z), then E[ReLU(z)²] = ½E[z²]. No Gaussian
     assumption: the substitution u = −z maps the negative half line onto the positive one
@@ -429,8 +428,9 @@ def relu_second_moment_symmetry(d: Derivation) -> None:
 
 
 @derivation("activation-moments",
-            title="Gaussian moments E f(z), E f(z)², E f'(z)² of activations",
-            source="000 §1.2, §3.3", section=5, kinds="D,C")
+            exports=("relu_mean", "relu_second_moment", "relu_derivative_second_moment",
+                     "elu_mean", "tanh_mean", "tanh_second_moment",
+                     "tanh_derivative_second_moment", "relu", "tanh"))
 def activation_moments(d: Derivation) -> None:
     """For z ~ N(0, q): E[f(z)], E[f(z)²], E[f'(z)²] by :func:`gaussian_moments`, exact
     where SymPy integrates (ReLU, ELU) and 30-digit mpmath quadrature otherwise (tanh)."""

@@ -41,8 +41,7 @@ def _numpy_ema(a0, gs, gamma):
 
 
 # ---------------------------------------------------------------------------------------
-@derivation("ema-unroll", title="The exponential moving average unrolled: weights γ^(T−t)(1−γ)",
-            source="004 B.1.1.3, B.1.1.4, B.1.4.2 (eq. B.33)", section=8, kinds="D,X")
+@derivation("ema-unroll", exports=("ema_weight_total", "ema_weight"))
 def ema_unroll(d: Derivation) -> None:
     """A_t = γA_{t−1} + (1 − γ)g_t unrolls to A_T = γ^T A_0 + Σ_{t=1..T} γ^(T−t)(1 − γ)g_t.
 
@@ -133,8 +132,7 @@ def ema_unroll(d: Derivation) -> None:
 
 
 # ---------------------------------------------------------------------------------------
-@derivation("ema-bias-correction", title="Bias correction of a zero-started moving average",
-            source="004 B.1.4.2 (eqs. B.31–B.36)", section=8, kinds="D,C")
+@derivation("ema-bias-correction", exports=("ema_debias", "example_averages"))
 def ema_bias_correction(d: Derivation) -> None:
     """With A_0 = 0 and a constant input g, A_t = (1 − γ^t)g, so Â_t = A_t/(1 − γ^t) = g."""
     gamma = d.symbol("gamma", positive=True)
@@ -187,8 +185,7 @@ def ema_bias_correction(d: Derivation) -> None:
 
 
 # ---------------------------------------------------------------------------------------
-@derivation("momentum", title="Momentum: the EMA form and the heavy-ball form",
-            source="004 B.1.1.5 (eqs. B.17–B.20, Definition 7)", section=8, kinds="D,K,X")
+@derivation("momentum", exports=("momentum_ema_update", "heavy_ball_velocity"))
 def momentum(d: Derivation) -> None:
     """EMA form (004): M_t = γM_{t−1} + (1 − γ)g_t, W_t = W_{t−1} − ηM_t, M_0 = 0.
     Heavy ball: v_t = μv_{t−1} + g_t, W_t = W_{t−1} − η_hb v_t, v_0 = 0.
@@ -266,8 +263,7 @@ def momentum(d: Derivation) -> None:
 
 
 # ---------------------------------------------------------------------------------------
-@derivation("adagrad", title="Adagrad: step η·g/(√s + ε), s the running sum of g²",
-            source="004 B.1.3", section=8, kinds="D,K")
+@derivation("adagrad", exports=("adagrad_accumulate", "adagrad_step"))
 def adagrad(d: Derivation) -> None:
     """s_t = s_{t−1} + g_t², θ_t = θ_{t−1} − η g_t/(√s_t + ε), elementwise, s_0 = 0.
 
@@ -321,8 +317,7 @@ def adagrad(d: Derivation) -> None:
 
 
 # ---------------------------------------------------------------------------------------
-@derivation("rmsprop", title="RMSprop (004's \"Adadelta\"): step η·g/√(s + ε)",
-            source="004 B.1.2 (eqs. B.21–B.26, Definition 11)", section=8, kinds="D,K")
+@derivation("rmsprop", exports=("rmsprop_accumulate", "rmsprop_step"))
 def rmsprop(d: Derivation) -> None:
     """s_t = γs_{t−1} + (1 − γ)g_t², θ_t = θ_{t−1} − η g_t/√(s_t + ε), s_0 = 0.
 
@@ -386,9 +381,8 @@ def rmsprop(d: Derivation) -> None:
 
 
 # ---------------------------------------------------------------------------------------
-@derivation("adadelta", title="Adadelta (Zeiler 2012): two accumulators, no learning rate",
-            source="004 B.1.2 (Definition 11); Zeiler 2012, Algorithm 1", section=8,
-            kinds="D,K,X")
+@derivation("adadelta",
+            exports=("adadelta_accumulate_grad", "adadelta_step", "adadelta_accumulate_delta"))
 def adadelta(d: Derivation) -> None:
     """Zeiler's Adadelta, elementwise, with decay γ (Zeiler's ρ) and s_0 = d_0 = 0:
 
@@ -478,8 +472,7 @@ def adadelta(d: Derivation) -> None:
 
 
 # ---------------------------------------------------------------------------------------
-@derivation("adam", title="Adam: bias-corrected moments; the first step is ≈ η per coordinate",
-            source="004 B.1.4 (eqs. B.27–B.36, Definition 16)", section=8, kinds="D,K")
+@derivation("adam", exports=("adam_first_moment", "adam_second_moment", "adam_step"))
 def adam(d: Derivation) -> None:
     """m_t = β₁m_{t−1} + (1 − β₁)g_t, v_t = β₂v_{t−1} + (1 − β₂)g_t², m_0 = v_0 = 0,
     m̂_t = m_t/(1 − β₁^t), v̂_t = v_t/(1 − β₂^t), θ_t = θ_{t−1} − η m̂_t/(√v̂_t + ε).

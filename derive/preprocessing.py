@@ -36,8 +36,7 @@ def _numpy_standardize(**kw):
     return ((x - x.mean()) / x.std()).reshape(-1, 1)
 
 
-@derivation("standardize-whiten", title="Standardisation and PCA/ZCA whitening",
-            source="002 §9.3.1, §9.3.3", section=11, kinds="D,C")
+@derivation("standardize-whiten", exports=("zca_matrix", "sqrt_covariance"))
 def standardize_whiten(d: Derivation) -> None:
     """Standardise each feature: x̂ = (x − μ)/s with μ = mean, s² = mean of (x − μ)²; then
     x̂ has mean 0 and variance 1 exactly. Whitening with covariance Σ = UΛUᵀ:

@@ -1,7 +1,9 @@
 """The registry of derivations: one decorated function per catalog slug.
 
-Registering is cheap (the function body runs only when the derivation is asked for), so
-``nnmath list`` and ``nnmath show SLUG`` never build more than they need.
+The row's metadata (title, source, section, kinds) lives in ``derive.catalog``; the
+decorator adds only the builder and the names of the values it exports. Registering is
+cheap (the function body runs only when the derivation is asked for), so ``nnmath list``
+and ``nnmath show SLUG`` never build more than they need.
 """
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ import functools
 import importlib
 from collections.abc import Callable
 
+from .catalog import Kind, Row, position
+from .catalog import row as catalog_row
 from .core import Derivation
 
 # Topic modules, in catalog order; each registers its derivations on import.
@@ -22,27 +26,59 @@ TOPICS = (
 
 @dataclasses.dataclass(frozen=True)
 class Entry:
-    slug: str
-    title: str
-    source: str
-    section: int  # catalog section number
-    kinds: str  # catalog kinds, e.g. "D,K"
+    """A registered derivation: its catalog row, its builder and the values it exports."""
+
+    row: Row  # the catalog row (derive/catalog.py): title, source, section, kinds
     builder: Callable[[Derivation], None]
+    exports: tuple[str, ...]  # the names of d.values the builder must produce, no more
+
+    @property
+    def slug(self) -> str:
+        return self.row.slug
+
+    @property
+    def title(self) -> str:
+        return self.row.title
+
+    @property
+    def source(self) -> str:
+        return self.row.source
+
+    @property
+    def section(self) -> int:
+        return self.row.section
+
+    @property
+    def kinds(self) -> Kind:
+        return self.row.kinds
 
 
 _ENTRIES: dict[str, Entry] = {}
 
 
-def derivation(slug: str, *, title: str, source: str, section: int, kinds: str = "D"):
-    """Register ``builder(d: Derivation)`` under the catalog slug ``slug``."""
+def derivation(slug: str, *, exports: tuple[str, ...]):
+    """Register ``builder(d: Derivation)`` under the catalog row ``slug``.
+
+    ``exports`` names every value the builder leaves in ``d.values`` (conclusions are
+    values too: ``d.conclude(name, …)`` stores ``d.values[name]``). Building checks that
+    the names match exactly, and claims may ask only for declared names. An unknown slug
+    (not a row of ``derive.catalog``) or a second registration raises here, at import.
+    """
+    entry_row = catalog_row(slug)
+    if isinstance(exports, str) or len(set(exports)) != len(exports):
+        raise ValueError(f"derivation {slug!r}: exports must be a tuple of distinct names")
 
     def register(builder: Callable[[Derivation], None]) -> Callable[[Derivation], None]:
         if slug in _ENTRIES:
             raise ValueError(f"derivation slug {slug!r} registered twice")
-        _ENTRIES[slug] = Entry(slug, title, source, section, kinds, builder)
+        _ENTRIES[slug] = Entry(entry_row, builder, tuple(exports))
         return builder
 
     return register
+
+
+class ExportMismatch(RuntimeError):
+    """A derivation built values other than the ones its decorator declares (a bug)."""
 
 
 @functools.lru_cache(maxsize=1)
@@ -54,14 +90,15 @@ def _load_topics() -> None:
 def entries() -> dict[str, Entry]:
     """Every registered derivation's metadata, by slug, without building any."""
     _load_topics()
-    return dict(sorted(_ENTRIES.items(), key=lambda kv: (kv[1].section, _order(kv[0]))))
+    return dict(sorted(_ENTRIES.items(), key=lambda kv: position(kv[0])))
 
 
-_ORDER: dict[str, int] = {}
-
-
-def _order(slug: str) -> int:
-    return _ORDER.setdefault(slug, len(_ORDER))
+def exports(slug: str) -> tuple[str, ...]:
+    """The value names derivation ``slug`` declares (without building it)."""
+    known = entries()
+    if slug not in known:
+        raise UnknownSlug(slug, closest(slug, list(known)))
+    return known[slug].exports
 
 
 class UnknownSlug(KeyError):
@@ -97,6 +134,12 @@ def get(slug: str) -> Derivation:
     entry.builder(d)
     if not d.conclusions and not d.errata:
         raise RuntimeError(f"derivation {slug!r} built without a conclusion")
+    built, declared = set(d.values), set(entry.exports)
+    if built != declared:
+        raise ExportMismatch(
+            f"derivation {slug!r} declares exports {sorted(declared)} but built "
+            f"{sorted(built)} (missing {sorted(declared - built)}, "
+            f"undeclared {sorted(built - declared)})")
     return d
 
 

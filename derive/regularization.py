@@ -8,8 +8,7 @@ from .registry import derivation
 
 
 # ---------------------------------------------------------------------------------------
-@derivation("l2-gradient", title="L2 penalty: gradient 2λθ, and SGD with L2 is weight decay",
-            source="003 §5, 002 §9.5.3", section=9, kinds="D")
+@derivation("l2-gradient", exports=("sgd_l2_step", "l2_gradient"))
 def l2_gradient(d: Derivation) -> None:
     """∇_θ λ‖θ‖² = 2λθ, so one SGD step on ℓ(θ) + λ‖θ‖² is θ ← (1 − 2ηλ)θ − η∇ℓ(θ).
 
@@ -72,8 +71,7 @@ _X = sp.Matrix([[3, 1], [1, 3], [1, 1]])
 _Y = sp.Matrix([1, 2, 4])
 
 
-@derivation("ridge-limits", title="Ridge regression: θ_λ = (XᵀX + λI)⁻¹Xᵀy and its limits",
-            source="003 §5", section=9, kinds="D,C")
+@derivation("ridge-limits", exports=("ridge_solution", "theta_star", "norm2", "train_loss"))
 def ridge_limits(d: Derivation) -> None:
     """Least squares with penalty λ‖θ‖²: θ_λ = (XᵀX + λI)⁻¹Xᵀy (normal equations).
 
@@ -183,8 +181,7 @@ def ridge_limits(d: Derivation) -> None:
 
 
 # ---------------------------------------------------------------------------------------
-@derivation("mixup", title="MixUp's Beta(a, a): mean 1/2, U-shaped for a < 1, needs a > 0",
-            source="002 §9.5.3 (eqs. 9.51–9.52)", section=9, kinds="D,X")
+@derivation("mixup", exports=("mixup_mean", "mixup_variance"))
 def mixup(d: Derivation) -> None:
     """λ ~ Beta(a, a), density λ^(a−1)(1 − λ)^(a−1)/B(a, a) on (0, 1), a > 0.
 

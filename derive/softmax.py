@@ -63,8 +63,7 @@ _IDX_P = sp.IndexedBase("p")
 _I, _K = sp.symbols("i k", integer=True)
 
 
-@derivation("softmax-jacobian", title="Softmax Jacobian: ∂p_k/∂z_i = p_k(δ_ki − p_i)",
-            source="000 §3.1, 001 Q1(a)", section=1, kinds="D,K")
+@derivation("softmax-jacobian", exports=("softmax_jacobian_vjp",))
 def softmax_jacobian(d: Derivation) -> None:
     """p_k = e^{z_k}/Σ_j e^{z_j}  ⇒  ∂p_k/∂z_i = p_k(δ_ki − p_i); as a matrix J = diag(p) − ppᵀ.
 
@@ -193,8 +192,7 @@ def softmax_jacobian(d: Derivation) -> None:
 
 
 @derivation("softmax-ce-gradient",
-            title="Softmax with cross-entropy: ∂L/∂z_i = p_i Σ_k y_k − y_i",
-            source="001 Q1(a)-(b), 000 §3.1", section=1, kinds="D,K")
+            exports=("softmax_ce_gradient", "gradient_when_labels_sum_to_one"))
 def softmax_ce_gradient(d: Derivation) -> None:
     """L = −Σ_k y_k log p_k, p = softmax(z)  ⇒  ∂L/∂z_i = p_i·Σ_k y_k − y_i for any y.
 
@@ -263,8 +261,7 @@ def softmax_ce_gradient(d: Derivation) -> None:
 
 
 @derivation("softmax-mse-gradient",
-            title="Softmax with squared error: the gradient vanishes as p saturates",
-            source="001 Q1(c), 000 §3.1", section=1, kinds="D")
+            exports=("softmax_mse_gradient", "mse_gradient_saturated", "ce_gradient_saturated"))
 def softmax_mse_gradient(d: Derivation) -> None:
     """L = ½‖p − y‖², p = softmax(z)  ⇒  ∇_z L = Jᵀ(p − y) = p ⊙ (e − pᵀe), e = p − y.
 
@@ -341,8 +338,7 @@ def softmax_mse_gradient(d: Derivation) -> None:
                  rtol=1e-6, atol=1e-9)
 
 
-@derivation("sigmoid-bce-gradient", title="Sigmoid with binary cross-entropy: gradient σ(z) − y",
-            source="000 §3.1, 001 Q1", section=1, kinds="D,K")
+@derivation("sigmoid-bce-gradient", exports=("sigmoid_bce_gradient",))
 def sigmoid_bce_gradient(d: Derivation) -> None:
     """L(z, y) = −y log σ(z) − (1 − y) log(1 − σ(z))  ⇒  ∂L/∂z = σ(z) − y, for any y ∈ [0, 1]."""
     z = d.symbol("z", real=True)
@@ -362,8 +358,7 @@ def sigmoid_bce_gradient(d: Derivation) -> None:
                           at={z: (-6.0, 6.0), y: (0.0, 1.0)})
 
 
-@derivation("stable-softmax", title="Stable softmax: max-shift and log-sum-exp",
-            source="000 §3.1, 001 Q1", section=1, kinds="D,K,C")
+@derivation("stable-softmax", exports=("log_softmax", "softmax_shifted"))
 def stable_softmax(d: Derivation) -> None:
     """softmax(z + c) = softmax(z) for every constant c, and
     log Σ_k e^{z_k} = m + log Σ_k e^{z_k − m} for every m. With m = max_k z_k every shifted

@@ -456,7 +456,7 @@ def generate() -> tuple[dict[str, str], dict[str, str], list[str], set[str]]:
     errors: list[str] = []
     broken: set[str] = set()
     for slug, entry in derive.entries().items():
-        if "K" not in entry.kinds:
+        if derive.Kind.K not in entry.kinds:
             continue
         try:
             d = derive.get(slug)

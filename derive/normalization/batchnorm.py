@@ -10,9 +10,8 @@ from ..registry import derivation
 from ._common import _BETA, _EPS, _GAMMA, _I, _S, _bn_chain_form, _bn_compact_form, _bn_eq37_form, _bn_gradient, _centred, _col, _mean, _no_roots, _np, _np_batch, _np_bn, _plain, _samples, _stats, _sym_kw
 
 
-@derivation("batchnorm-forward", title="Batch normalisation forward: zero mean, unit "
-            "variance, then mean β and variance γ²; train and eval modes",
-            source="000 §2.2, 001 Q2, 003 §3", section=3, kinds="D,K")
+@derivation("batchnorm-forward",
+            exports=("batchnorm_normalize", "batchnorm_affine", "running_average_update"))
 def batchnorm_forward(d: Derivation) -> None:
     """Ẑ_i = (Y_i − μ)/√(ν + ε), Ŷ_i = γẐ_i + β per feature (000 §2, 001 Q2).
 
@@ -135,9 +134,7 @@ def batchnorm_forward(d: Derivation) -> None:
 BACKWARD_SIZES = (2, 3, 4)
 
 
-@derivation("batchnorm-backward", title="Batch normalisation backward: dβ, dγ and the input "
-            "gradient, chain form (000 §2.3) = compact form (001 eq. 36/37)",
-            source="000 §2.3, 001 Q2 (eqs. 14–37)", section=3, kinds="D,K")
+@derivation("batchnorm-backward", exports=("batchnorm_backward_input",))
 def batchnorm_backward(d: Derivation) -> None:
     """∂ℓ/∂Y_i = γ/√(ν+ε) · (g_i − mean(g) − Ẑ_i·mean(g·Ẑ)), exact for every ε ≥ 0.
 

@@ -9,8 +9,7 @@ from ..registry import derivation
 from ._common import _EPS, _S, _centred, _col, _mean, _no_roots, _np, _np_batch, _plain, _stats, _sym_kw
 
 
-@derivation("layernorm-forward", title="LayerNorm forward: the BN algebra along a row; "
-            "independent of the batch", source="003 §2", section=3, kinds="D,K")
+@derivation("layernorm-forward", exports=("layernorm_normalize",))
 def layernorm_forward(d: Derivation) -> None:
     """x̂_j = (x_j − μ)/√(σ² + ε) with μ, σ² the mean and biased variance of the D features of
     ONE sample (a row of X, 003 §2); y_j = γ_j x̂_j + β_j. No batch statistic is involved,
@@ -77,8 +76,7 @@ def layernorm_forward(d: Derivation) -> None:
                                          S["eps"]: (0.0, 0.1)})
 
 
-@derivation("layernorm-backward", title="LayerNorm backward: the BN input gradient along a "
-            "row, with per-feature γ", source="003 §2, 001 Q2", section=3, kinds="D,K")
+@derivation("layernorm-backward", exports=("layernorm_backward_input",))
 def layernorm_backward(d: Derivation) -> None:
     """∂ℓ/∂x_j = inv_std·(γ_j g_j − mean_k(γ_k g_k) − x̂_j·mean_k(γ_k g_k x̂_k)).
 

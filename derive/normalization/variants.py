@@ -9,9 +9,7 @@ from ..registry import derivation
 from ._common import _EPS, _GAMMA, _I, _centred, _col, _mean, _no_roots, _np, _np_batch, _np_bn, _plain, _stats, _sym_kw
 
 
-@derivation("batchnorm-std-eps", title="BatchNorm with (σ + ε) in the denominator (004 B.2): "
-            "∂σ/∂z_j and the full Jacobian", source="004 B.2 (eqs. B.43–B.53, Key "
-            "Equation 21)", section=3, kinds="D,K")
+@derivation("batchnorm-std-eps", exports=("batchnorm_std_eps_backward_input",))
 def batchnorm_std_eps(d: Derivation) -> None:
     """004 B.2 normalises z̄_k = (z_k − μ)/(σ + ε) (ε added to σ, not to σ²). Then
     ∂σ/∂z_j = (z_j − μ)/(Kσ) and ∂z̄_k/∂z_j = (Kδ_jk − 1 − (z_k−μ)(z_j−μ)/(σ(σ+ε)))/(K(σ+ε)).
@@ -110,8 +108,7 @@ def batchnorm_std_eps(d: Derivation) -> None:
                               S["eps"]: (1e-3, 0.5)}, rtol=1e-5, atol=1e-7)
 
 
-@derivation("batchnorm-epsilon", title="Why ε: the factor 1/√(ν + ε) ≤ 1/√ε, and a constant "
-            "feature gives finite gradients", source="000 §2.1, 001 Q2", section=3, kinds="D")
+@derivation("batchnorm-epsilon", exports=("batchnorm_direct_factor_bound",))
 def batchnorm_epsilon(d: Derivation) -> None:
     """The direct-path factor 1/√(ν + ε) of the BN input gradient is at most 1/√ε (equality
     for a constant feature, ν = 0). A constant feature Y_i = c gives Ẑ = 0 and the finite

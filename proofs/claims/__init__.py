@@ -25,19 +25,40 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
+from derive.catalog import Kind, Row, position
+from derive.catalog import row as catalog_row
+
 TOPICS = ("dropout", "initialization", "misc", "gradients")
 
 
 @dataclasses.dataclass(frozen=True)
 class ClaimEntry:
-    slug: str
-    title: str
-    source: str
-    section: int  # catalog section
-    kinds: str  # catalog kinds of the row, e.g. "D,C"
+    """A registered claim: its catalog row, its builder and where its exact values come from."""
+
+    row: Row  # the catalog row (derive/catalog.py): title, source, section, kinds
     builder: Callable[[Context], list]
     derivations: tuple[str, ...] = ()  # derive slugs the exact values come from
     quick: bool = True  # part of `nnmath verify --quick`
+
+    @property
+    def slug(self) -> str:
+        return self.row.slug
+
+    @property
+    def title(self) -> str:
+        return self.row.title
+
+    @property
+    def source(self) -> str:
+        return self.row.source
+
+    @property
+    def section(self) -> int:
+        return self.row.section
+
+    @property
+    def kinds(self) -> Kind:
+        return self.row.kinds
 
     @property
     def proposition(self) -> str:
@@ -51,15 +72,18 @@ class ClaimEntry:
 _CLAIMS: dict[str, ClaimEntry] = {}
 
 
-def claim(slug: str, *, title: str, source: str, section: int, kinds: str = "C",
-          derivations: tuple[str, ...] = (), quick: bool = True):
-    """Register ``builder(ctx) -> list[Assertion]`` under the catalog slug ``slug``."""
+def claim(slug: str, *, derivations: tuple[str, ...] = (), quick: bool = True):
+    """Register ``builder(ctx) -> list[Assertion]`` under the catalog row ``slug``.
+
+    Title, source, section and kinds come from the row (``derive.catalog``); an unknown
+    slug or a second registration raises here, at import.
+    """
+    entry_row = catalog_row(slug)
 
     def register(builder):
         if slug in _CLAIMS:
             raise ValueError(f"claim slug {slug!r} registered twice")
-        _CLAIMS[slug] = ClaimEntry(slug, title, source, section, kinds, builder,
-                                   tuple(derivations), quick)
+        _CLAIMS[slug] = ClaimEntry(entry_row, builder, tuple(derivations), quick)
         return builder
 
     return register
@@ -74,7 +98,7 @@ def _load_topics() -> None:
 def entries() -> dict[str, ClaimEntry]:
     """Every registered claim's metadata, by slug (catalog order), without running any."""
     _load_topics()
-    return dict(sorted(_CLAIMS.items(), key=lambda kv: kv[1].section))
+    return dict(sorted(_CLAIMS.items(), key=lambda kv: position(kv[0])))
 
 
 class UnknownClaim(KeyError):

@@ -49,8 +49,7 @@ def _frac(text: str):
     return sp.Rational(text)
 
 
-@claim("dropout-mean", title="Inverted dropout preserves the mean", source="000 §1.1",
-       section=4, kinds="D,C", derivations=("dropout-mean", "relu-moments"))
+@claim("dropout-mean", derivations=("dropout-mean", "relu-moments"))
 def dropout_preserves_mean(ctx: Context) -> list:
     """E[m·h/(1 − p)] = E[h] for m ~ Bernoulli(1 − p) independent of h, h = ReLU(z). Each p
     is tested twice: with the fast sampler (proofs.sampler) and with numeric's Dropout
@@ -71,8 +70,7 @@ def dropout_preserves_mean(ctx: Context) -> list:
     return out
 
 
-@claim("dropout-variance", title="Variance of inverted dropout on ReLU features",
-       source="000 §1.2", section=4, kinds="D,C", derivations=("dropout-variance",))
+@claim("dropout-variance", derivations=("dropout-variance",))
 def dropout_variance_formula(ctx: Context) -> list:
     """Var[m·h/(1 − p)] = E[h²]/(1 − p) − E[h]²; with h = ReLU(z), z ~ N(0, 1):
     1/(2(1 − p)) − 1/(2π). Foil: Var[h]/(1 − p) (scaling the variance instead of the
@@ -122,8 +120,7 @@ def _pmf_cdf(ctx: Context, slug: str, names, support: int, **subs):
     return cdf, float(np.dot(np.arange(support + 1), pmf))
 
 
-@claim("dropout-kept-count", title="The kept count of dropout is Binomial(M, 1 − p)",
-       source="000 §1.3", section=4, kinds="D,C", derivations=("dropout-kept-count",))
+@claim("dropout-kept-count", derivations=("dropout-kept-count",))
 def kept_count_is_binomial(ctx: Context) -> list:
     """K ~ Binomial(M, 1 − p), tested as a whole distribution (DKWM) on numeric's Dropout
     masks; foil: Poisson with the same mean M(1 − p) (right mean, wrong spread). The keep
@@ -147,8 +144,7 @@ def kept_count_is_binomial(ctx: Context) -> list:
     ]
 
 
-@claim("dropout-poisson-thinning", title="Dropout thins a Poisson count to Poisson(λ(1 − p))",
-       source="000 §1.3", section=4, kinds="D,C", derivations=("dropout-poisson-thinning",))
+@claim("dropout-poisson-thinning", derivations=("dropout-poisson-thinning",))
 def poisson_thinning(ctx: Context) -> list:
     """M ~ Poisson(λ) units, each kept with probability 1 − p (numeric Dropout masks):
     K ~ Poisson(λ(1 − p)). Foil: Binomial(λ, 1 − p) (M frozen at its mean; same mean,
@@ -174,8 +170,7 @@ def poisson_thinning(ctx: Context) -> list:
                          lam * (1 - float(p)), (0, top), foil_name="Binomial(λ, 1−p)")]
 
 
-@claim("data188-dropout", title="003 §4 dropout worked example reproduced exactly",
-       source="003 §4", section=4, kinds="E", derivations=("data188-dropout",))
+@claim("data188-dropout", derivations=("data188-dropout",))
 def data188_dropout_example(ctx: Context) -> list:
     """x = [2,6,4,4,5,3,4,4], w = 1, p = 0.75 (drop), first six units dropped: numeric's
     Dropout with that mask gives y_drop, y_corr, y_orig as derived. Foil: correcting by
@@ -201,8 +196,7 @@ def data188_dropout_example(ctx: Context) -> list:
                   foil_name="correction 1/p")]
 
 
-@claim("dropconnect", title="DropConnect: E[(W⊙M)x] = (1 − p)Wx and its variance",
-       source="002 §9.5", section=4, kinds="D,C", derivations=("dropconnect",))
+@claim("dropconnect", derivations=("dropconnect",))
 def dropconnect_moments(ctx: Context) -> list:
     """y = (W⊙M)x with M_ij ~ Bernoulli(1 − p) on the weights (2×3 W, fixed rational W, x):
     E y_i = (1 − p)Σ_j W_ij x_j and Var y_i = p(1 − p)Σ_j W_ij² x_j² (derive's matrices,
@@ -243,9 +237,7 @@ def dropconnect_moments(ctx: Context) -> list:
     return out
 
 
-@claim("dropout-before-batchnorm", title="Dropout before BatchNorm: train and eval see "
-       "different variances", source="002 §9.5.2", section=4, kinds="C",
-       derivations=("dropout-variance", "relu-moments"))
+@claim("dropout-before-batchnorm", derivations=("dropout-variance", "relu-moments"))
 def dropout_shifts_batchnorm_statistics(ctx: Context) -> list:
     """BN after Dropout(p) on h = ReLU(z): in training it normalises by
     Var_train = E[h²]/(1 − p) − E[h]², in eval (dropout off) the input variance is

@@ -25,9 +25,7 @@ def _vjp_check(make_forward_and_vjp):
     return check
 
 
-@claim("batchnorm-backward", title="numeric BatchNorm backward is the derivative (train mode)",
-       source="000 §2.3, 001 eq. 36/37", section=3, kinds="D,K",
-       derivations=("batchnorm-backward",))
+@claim("batchnorm-backward", derivations=("batchnorm-backward",))
 def batchnorm_backward_matches_central_differences(ctx: Context) -> list:
     """numeric.layers.BatchNorm in training mode (γ, β random, batch 8 × 3): its backward
     agrees with central differences. Foil: the backward missing the −mean(g) term."""
@@ -53,8 +51,7 @@ def batchnorm_backward_matches_central_differences(ctx: Context) -> list:
                       _vjp_check(build), False, True, foil_name="missing −mean(g)", method="vjp")]
 
 
-@claim("layernorm-backward", title="numeric LayerNorm backward is the derivative",
-       source="003 §2", section=3, kinds="D,K", derivations=("layernorm-backward",))
+@claim("layernorm-backward", derivations=("layernorm-backward",))
 def layernorm_backward_matches_central_differences(ctx: Context) -> list:
     """numeric.layers.LayerNorm (4 × 5, random γ, β): backward agrees with central
     differences. Foil: the row-mean term of ĝ forgotten."""
@@ -82,8 +79,7 @@ def layernorm_backward_matches_central_differences(ctx: Context) -> list:
                       _vjp_check(build), False, True, foil_name="missing row mean", method="vjp")]
 
 
-@claim("softmax-ce-gradient", title="numeric softmax cross-entropy gradient is p − y (mean)",
-       source="000 §3.1, 001 Q1", section=1, kinds="D,K", derivations=("softmax-ce-gradient",))
+@claim("softmax-ce-gradient", derivations=("softmax-ce-gradient",))
 def softmax_ce_gradient_matches_central_differences(ctx: Context) -> list:
     """numeric.layers.SoftmaxCrossEntropy (mean over a batch of 5, 4 classes, soft labels
     with rows summing to 1): backward agrees with central differences of the loss. Foil:
@@ -109,8 +105,7 @@ def softmax_ce_gradient_matches_central_differences(ctx: Context) -> list:
                       _vjp_check(build), False, True, foil_name="sum instead of mean", method="vjp")]
 
 
-@claim("mlp-backprop", title="numeric Sequential backpropagates through Linear–Tanh–Linear",
-       source="000 §3.1–3.2, 002 §9.4.1", section=2, kinds="D", derivations=("mlp-backprop",))
+@claim("mlp-backprop", derivations=("mlp-backprop",))
 def mlp_backprop_matches_central_differences(ctx: Context) -> list:
     """A 3 → 6 → 2 MLP (numeric Linear, Tanh, Linear): the input gradient of Sequential's
     backward agrees with central differences. Foil: the activation derivative σ'(z)

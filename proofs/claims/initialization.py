@@ -26,8 +26,7 @@ def _relu_sampler(sigma: float):
     return lambda n, seed: dropout_relu_power_sums(n, seed, 0.0, sigma)
 
 
-@claim("relu-moments", title="Moments of ReLU of a Gaussian", source="000 §1.2",
-       section=5, kinds="D,C", derivations=("relu-moments",))
+@claim("relu-moments", derivations=("relu-moments",))
 def relu_moments_match(ctx: Context) -> list:
     """z ~ N(0, σ²): E[ReLU z] = σ/√(2π), Var = σ²(1/2 − 1/(2π)). Foils: E|z|/1 = σ√(2/π)
     for the mean (forgetting the half); σ²/2 for the variance (second moment taken for the
@@ -47,8 +46,7 @@ def relu_moments_match(ctx: Context) -> list:
     return out
 
 
-@claim("activation-moments", title="Gaussian moments of tanh: E f², E f'²",
-       source="000 §3.3", section=5, kinds="D,C", derivations=("activation-moments",))
+@claim("activation-moments", derivations=("activation-moments",))
 def tanh_moments_match(ctx: Context) -> list:
     """For f = tanh and z ~ N(0, 1): E[f(z)²] and E[f'(z)²] from derive's activation
     moments (quadrature) against Monte Carlo through numeric's Tanh layer (forward and
@@ -123,9 +121,7 @@ def _depth_profile(label: str, inits: dict, foils: dict, backward: bool = True) 
                    note="CLT over 4096 i.i.d. units per layer (delta method across layers)")
 
 
-@claim("depth-propagation", title="Second moments through 6 layers of width 4096 (002 "
-       "§9.4.5): predicted vs simulated", source="002 §9.4.5", section=6, kinds="C",
-       derivations=("relu-moments", "activation-moments", "he-init"))
+@claim("depth-propagation", derivations=("relu-moments", "activation-moments", "he-init"))
 def depth_profile_matches_mean_field(ctx: Context) -> list:
     """Per-layer activation (forward) and gradient (backward) second moments for ReLU + He
     (constant), ReLU + 1/n (halves per layer) and tanh + 1/n (slow decay), batch 64,
@@ -141,9 +137,7 @@ def depth_profile_matches_mean_field(ctx: Context) -> list:
     return [_depth_profile("width 4096", inits, foils)]
 
 
-@claim("kaiming-snippet", title="002's printed 'Kaiming' code collapses like Xavier",
-       source="002 §9.4.5", section=6, kinds="X,C", derivations=("relu-moments",),
-       quick=False)
+@claim("kaiming-snippet", quick=False, derivations=("relu-moments",))
 def printed_kaiming_snippet_collapses(ctx: Context) -> list:
     """002's snippet divides the weights by √Din (c = 1) under ReLU: the activation second
     moment halves per layer, E[h_6²] = 2⁻⁶. Foil: what the notes show for it, 'just
@@ -152,8 +146,7 @@ def printed_kaiming_snippet_collapses(ctx: Context) -> list:
                            {"snippet": _constant}, backward=False)]
 
 
-@claim("he-init", title="He initialisation keeps Var z = E[x²] through a ReLU layer",
-       source="000 §3.3, 002 §9.4.5", section=6, kinds="D,C", derivations=("he-init",))
+@claim("he-init", derivations=("he-init",))
 def he_init_preserves_second_moment(ctx: Context) -> list:
     """One layer, fan_in 2048, input h = ReLU(x), x ~ N(0, 1), W from numeric.init.he_normal:
     Var z_j = n·Var w·E[h²] = (2/n)·n·½ = 1 (exact value n·Var w·E[h²] from derive he-init
@@ -180,9 +173,7 @@ def he_init_preserves_second_moment(ctx: Context) -> list:
                      foil_name="Xavier 1/n")]
 
 
-@claim("selu-fixed-point", title="SELU self-normalises over depth", source="002 §9.2",
-       section=7, kinds="D,C", derivations=("selu-fixed-point",),
-       quick=False)  # building derive's selu-fixed-point alone takes seconds
+@claim("selu-fixed-point", quick=False, derivations=("selu-fixed-point",))
 def selu_self_normalises(ctx: Context) -> list:
     """numeric's SELU constants equal derive's fixed point (α, λ) to float64 precision; a
     30-layer SELU network (width 1024, LeCun normal 1/n) started from inputs with mean 1
@@ -218,8 +209,7 @@ def selu_self_normalises(ctx: Context) -> list:
                      note="CLT over 1024 units; fixed point E[h²] = 1 of derive")]
 
 
-@claim("constant-init-symmetry", title="Constant initialisation never breaks symmetry",
-       source="002 §9.4.1", section=2, kinds="D,C", derivations=("constant-init-symmetry",))
+@claim("constant-init-symmetry", derivations=("constant-init-symmetry",))
 def constant_init_keeps_units_identical(ctx: Context) -> list:
     """A 2-layer MLP (numeric Linear/Tanh/Linear) with all weights equal: after 5 SGD steps
     every hidden unit still has identical weights (max spread 0). Foil implementation: a
@@ -274,8 +264,7 @@ def _one_layer_moments(seed, weights, n_in: int, n_out: int, batch: int, act=Non
     return (float(fwd.mean()), se(fwd)), (float(bwd.mean()), se(bwd))
 
 
-@claim("xavier-init", title="Xavier's compromise 2/(n_in + n_out): forward and backward",
-       source="002 §9.4.4", section=6, kinds="D,C", derivations=("xavier-init",))
+@claim("xavier-init", derivations=("xavier-init",))
 def xavier_compromise_moments(ctx: Context) -> list:
     """A linear layer 512 → 2048 with numeric.init.xavier_normal: Var z = n_in·Var w = 0.4
     forward and n_out·Var w = 1.6 backward (Var w = derive's 2/(n_in + n_out)); neither
@@ -293,9 +282,7 @@ def xavier_compromise_moments(ctx: Context) -> list:
                      foil_name="1/n_in rule")]
 
 
-@claim("activation-gain", title="The derived tanh gain keeps the second moment; the table's "
-       "5/3 does not", source="002 §9.4", section=6, kinds="D,C",
-       derivations=("activation-gain",))
+@claim("activation-gain", derivations=("activation-gain",))
 def derived_gain_preserves_second_moment(ctx: Context) -> list:
     """Pre-activations z ~ N(0, 1) (batch 64, width 4096; quick 2048), h = tanh z, weights
     N(0, g²/n):

@@ -17,8 +17,7 @@ BN_X = [[2, 2, 1, 1], [2, 5, 4, 1], [5, 5, 10, 10]]
 GAMMA, BETA = [1, 2, 3, 4], [0, -1, 1, 0]
 
 
-@claim("data188-layernorm", title="003 §2a LayerNorm example reproduced (printed 0.01 is 0)",
-       source="003 §2a", section=3, kinds="E,X", derivations=("data188-layernorm",))
+@claim("data188-layernorm", derivations=("data188-layernorm",))
 def layernorm_example_reproduced(ctx: Context) -> list:
     """numeric's LayerNorm (ε → 0: the layer's smallest ε, 1e-300) on 003's X, γ, β equals
     derive's exact output. Foil: the printed, rounded table (row 2 = [−1, −1.66, 0.01,
@@ -38,8 +37,7 @@ def layernorm_example_reproduced(ctx: Context) -> list:
                   foil_name="printed table")]
 
 
-@claim("data188-batchnorm", title="003 §3a BatchNorm example reproduced exactly",
-       source="003 §3a", section=3, kinds="E", derivations=("data188-batchnorm",))
+@claim("data188-batchnorm", derivations=("data188-batchnorm",))
 def batchnorm_example_reproduced(ctx: Context) -> list:
     """numeric's BatchNorm in training mode (ε = 1e-300) on 003's X equals derive's exact
     output (column 1 = [−1/√2, −1/√2, √2]). Foil: the printed 2-decimal table."""
@@ -58,8 +56,7 @@ def batchnorm_example_reproduced(ctx: Context) -> list:
                   foil_name="printed (rounded) table")]
 
 
-@claim("batchnorm-batch-of-one", title="Training-mode BatchNorm refuses a batch of one",
-       source="003 §3b", section=3, kinds="C")
+@claim("batchnorm-batch-of-one")
 def batchnorm_refuses_batch_of_one(ctx: Context) -> list:
     """With one row every normalised value is x − x = 0, so training-mode BN must raise a
     clear error (mentioning the batch size) rather than return zeros. Foil implementation:
@@ -103,8 +100,7 @@ def _model_numbers(batch: int):
     return params, acts
 
 
-@claim("param-count", title="003 §1 model: parameter count", source="003 §1d", section=10,
-       kinds="D,E", derivations=("param-count",))
+@claim("param-count", derivations=("param-count",))
 def parameter_count_reproduced(ctx: Context) -> list:
     """Counting the parameter arrays of the model built with numeric layers gives derive's
     closed-form count (003 prints 66,756). Foil: weights only (biases and LayerNorm
@@ -115,8 +111,7 @@ def parameter_count_reproduced(ctx: Context) -> list:
                   foil_name="weights only")]
 
 
-@claim("activation-count", title="003 §1 model: activations at batch 4", source="003 §1c",
-       section=10, kinds="D,E", derivations=("activation-count",))
+@claim("activation-count", derivations=("activation-count",))
 def activation_count_reproduced(ctx: Context) -> list:
     """Summing the sizes of the intermediate outputs z₁…z₁₀ at batch n = 4 gives derive's
     count (003 prints 8,848). Foil: counting only the Linear outputs."""
@@ -134,8 +129,7 @@ def activation_count_reproduced(ctx: Context) -> list:
                   smallest_batch, tol=0.5, foil_name="off by one")]
 
 
-@claim("stable-softmax", title="Stable softmax: finite at |z| = 1e4, shift invariant",
-       source="000 §3.1", section=1, kinds="K,C", derivations=("stable-softmax",))
+@claim("stable-softmax", derivations=("stable-softmax",))
 def stable_softmax_is_finite_and_shift_invariant(ctx: Context) -> list:
     """numeric's SoftmaxCrossEntropy on logits of magnitude 1e4 returns finite probabilities
     equal (to 1e-12) to those of the logits shifted by their maximum; foil implementation:
@@ -168,9 +162,7 @@ def stable_softmax_is_finite_and_shift_invariant(ctx: Context) -> list:
                       foil_name="exp(z)/Σexp(z)")]
 
 
-@claim("optimizer-quadratic", title="Momentum and Adam beat GD on an ill-conditioned "
-       "quadratic; Adagrad's step shrinks like 1/√t", source="004 B.1", section=8,
-       kinds="C", derivations=("adagrad",))
+@claim("optimizer-quadratic", derivations=("adagrad",))
 def optimizers_on_ill_conditioned_quadratic(ctx: Context) -> list:
     """f(θ) = ½ Σ λ_i θ_i², λ = (1, 100) (condition 100), θ₀ = (1, 1), numeric optimisers.
     GD with η = 1/λ_max contracts the slow coordinate by (1 − 1/κ) per step, so reaching
@@ -239,8 +231,7 @@ def _momentum_kw():
     return {}
 
 
-@claim("ridge-limits", title="Ridge regression: limits and monotonicity in λ",
-       source="003 §5", section=9, kinds="D,C", derivations=("ridge-limits",))
+@claim("ridge-limits", derivations=("ridge-limits",))
 def ridge_limits_hold(ctx: Context) -> list:
     """θ_λ = (XᵀX + λI)⁻¹Xᵀy on a fixed random problem (float64): θ_λ → θ* as λ → 0
     (|θ_λ − θ*| at λ = 1e-8 below 1e-6), ‖θ_λ‖ → 0 as λ → ∞, ‖θ_λ‖ decreasing and train
@@ -263,8 +254,7 @@ def ridge_limits_hold(ctx: Context) -> list:
     return [Behaviour("limits, ‖θ_λ‖ ↓, loss ↑", check, +1, -1, foil_name="(XᵀX − λI)⁻¹")]
 
 
-@claim("standardize-whiten", title="Standardisation and PCA/ZCA whitening", source="002 §9.3",
-       section=11, kinds="D,C", derivations=("standardize-whiten",))
+@claim("standardize-whiten", derivations=("standardize-whiten",))
 def whitening_gives_identity_covariance(ctx: Context) -> list:
     """On correlated data (2000 × 4), standardising gives column means 0 and variances 1;
     PCA and ZCA whitening give sample covariance I (to 1e-10), and the ZCA matrix is
@@ -295,8 +285,7 @@ def whitening_gives_identity_covariance(ctx: Context) -> list:
                   lambda: whitened(0.5), tol=1e-10, foil_name="Λ⁻¹ instead of Λ^(−1/2)")]
 
 
-@claim("resnet-variance", title="ResNet variance doubles per block; Fixup keeps it",
-       source="002 §9.4.5", section=6, kinds="D,C", derivations=("resnet-variance",))
+@claim("resnet-variance", derivations=("resnet-variance",))
 def residual_variance_growth(ctx: Context) -> list:
     """x_{l+1} = x_l + F(x_l), F(x) = W₂·ReLU(W₁·ReLU(x)) with He W₁, W₂ (numeric's
     he_normal_std kernel, float32 normals):
@@ -345,8 +334,7 @@ def residual_variance_growth(ctx: Context) -> list:
             Profile("Fixup", fix, he, profile(True), foil_name="2^L growth")]
 
 
-@claim("ema-bias-correction", title="Bias-corrected EMA: A_t/(1 − γ^t) is unbiased",
-       source="004 B.1", section=8, kinds="D,C", derivations=("ema-bias-correction",))
+@claim("ema-bias-correction", derivations=("ema-bias-correction",))
 def debiased_ema_is_unbiased(ctx: Context) -> list:
     """numeric's Momentum (EMA form m ← γm + (1 − γ)g) on the constant gradient 1 with
     γ = 0.1 gives 004's 0.9, 0.99, 0.999 (derive's exact values; foil: the corrected

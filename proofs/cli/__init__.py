@@ -13,6 +13,15 @@ import argparse
 import importlib
 import sys
 
+class UsageError(Exception):
+    """Bad input from the user (an option value, an unknown slug, an unparsable expression).
+
+    ``main`` prints it as one line ``nnmath COMMAND: error: …`` and exits with status 2.
+    Raise it only for input the user can correct; anything else is a bug and keeps its
+    traceback (exit 1).
+    """
+
+
 # name -> (module, one-line help)
 COMMANDS = {
     "list": ("proofs.cli.catalog", "list every derivation and claim with its source"),
@@ -65,6 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv[1:])
     try:
         return int(runner(args) or 0)
+    except UsageError as exc:
+        print(f"nnmath {name}: error: {exc}", file=sys.stderr)
+        return 2
     except ValueError as exc:  # bad input found past argparse: say what, exit 2
         print(f"nnmath {name}: error: {exc}", file=sys.stderr)
         return 2
