@@ -25,11 +25,13 @@ Example::
 from __future__ import annotations
 
 from ..stats import DesignError
+from .forward import assert_forward
 from .gradients import check_layer_backward, check_vjp
 from .moments import assert_distribution, assert_mean, assert_variance
 
 __all__ = [
     "DesignError",
+    "assert_forward",
     "assert_distribution",
     "assert_mean",
     "assert_variance",

@@ -1,0 +1,157 @@
+"""assert_forward: a submission's outputs against a float64 reference, with dtype-aware
+tolerances, a diagnosis of the difference and a purity check of the inputs.
+
+Tolerance (per entry i of each output, when ``rtol``/``atol`` are not given)::
+
+    tol_i = 64·ε·|ref_i|  +  8·δ_i  +  √ε·max|ref|
+
+* ε is the machine epsilon of the submission's precision (the coarsest floating dtype
+  among its floating inputs and its output: 2.2e-16 for float64, 1.2e-7 for float32);
+  the reference is always computed in float64 from the same input values;
+* δ_i (the conditioning) is the largest change of the reference's entry i when every
+  floating input is multiplied by (1 + ε·r), r uniform in [−1, 1] (two draws): what
+  rounding the inputs to the submission's precision can do to that entry. It is large
+  where the quantity is ill-conditioned (BatchNorm of a feature with tiny variance, logits
+  around 1000) and negligible elsewhere;
+* √ε·max|ref| (1.5e-8 of the output's scale in float64, 3.5e-4 in float32) admits a
+  different but stable order of operations (e.g. a one-pass variance).
+
+With ``rtol``/``atol`` given the tolerance is exactly atol + rtol·|ref_i|. NaN or ±inf
+where the reference is finite always fails. A mistake of the size of ε relative to the
+variance (ε left out of BatchNorm) is seen only where the variance is small: test with a
+feature of tiny variance too.
+"""
+from __future__ import annotations
+
+import inspect
+import numbers
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .compare import mismatch
+from .purity import Snapshot
+
+__all__ = ["assert_forward", "call_named", "input_names", "precision_eps"]
+
+OUTPUT_NAMES = {
+    "affine_backward": ("dx", "dw", "db"),
+    "batchnorm_backward": ("dx", "dgamma", "dbeta"),
+    "layernorm_backward": ("dx", "dgamma", "dbeta"),
+    "softmax_cross_entropy": ("loss", "dlogits"),
+}
+
+
+def precision_eps(*values: Any) -> float:
+    """Machine epsilon of the coarsest floating dtype among ``values`` (float64 if none)."""
+    eps = float(np.finfo(np.float64).eps)
+    for v in values:
+        dt = getattr(v, "dtype", None)
+        if dt is not None and np.issubdtype(dt, np.floating):
+            eps = max(eps, float(np.finfo(dt).eps))
+    return eps
+
+
+def input_names(*functions: Callable, count: int) -> list[str]:
+    """Positional parameter names of the first function that has ``count`` of them."""
+    for f in functions:
+        try:
+            params = [p.name for p in inspect.signature(f).parameters.values()
+                      if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        except (TypeError, ValueError):
+            continue
+        if len(params) >= count:
+            return params[:count]
+    return [f"argument {k + 1}" for k in range(count)]
+
+
+def call_named(f: Callable, args: tuple, name: str) -> Any:
+    """f(*args); an exception inside f becomes an AssertionError naming the call and the
+    argument shapes (the traceback is kept as the cause)."""
+    try:
+        return f(*args)
+    except Exception as exc:
+        shapes = ", ".join(str(getattr(a, "shape", type(a).__name__)) for a in args)
+        raise AssertionError(f"{name} raised {type(exc).__name__}: {exc} (called with "
+                             f"arguments of shapes {shapes})") from exc
+
+
+def _perturbed(args: tuple, eps: float, rng: np.random.Generator) -> tuple:
+    out = []
+    for a in args:
+        if isinstance(a, np.ndarray) and np.issubdtype(a.dtype, np.floating):
+            out.append(a * (1 + eps * rng.uniform(-1, 1, a.shape)))
+        elif isinstance(a, numbers.Real) and not isinstance(a, (bool, numbers.Integral)):
+            out.append(float(a) * (1 + eps * rng.uniform(-1, 1)))
+        else:
+            out.append(a)
+    return tuple(out)
+
+
+def _as_tuple(value: Any) -> tuple:
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,)
+
+
+def _f64(a: Any) -> Any:
+    if isinstance(a, np.ndarray) and np.issubdtype(a.dtype, np.floating):
+        return a.astype(np.float64)
+    return a
+
+
+def assert_forward(f: Callable, reference: Callable, *inputs: Any, name: str | None = None,
+                   rtol: float | None = None, atol: float | None = None,
+                   outputs: tuple[str, ...] | None = None,
+                   hints: dict[str, float] | None = None) -> None:
+    """Assert ``f(*inputs)`` equals ``reference(*inputs)`` (float64) output by output.
+
+    ``f`` gets copies of the inputs in their own dtype (float32 stays float32) and must
+    leave them unchanged; the reference gets float64 copies. Outputs that are tuples are
+    compared entry by entry and named by ``outputs`` (default: the reference's known
+    names, e.g. ("dx", "dgamma", "dbeta")). Tolerances: see the module docstring.
+    ``hints`` names factors worth recognising in a message, e.g.
+    ``{"no 1/(1 − p) rescaling?": 1 - p}``. Raises AssertionError with the diagnosis.
+
+    Example::
+
+        from numeric import reference as R
+        assert_forward(my_batchnorm_forward, R.batchnorm_forward, x, gamma, beta, 1e-5)
+    """
+    name = name or getattr(f, "__name__", "submission")
+    args = tuple(np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in inputs)
+    names = input_names(f, reference, count=len(inputs))
+    snap = Snapshot("input", dict(zip(names, args)))
+    got = call_named(f, args, name)
+    snap.assert_unchanged(name)
+    ref_args = tuple(_f64(a) for a in inputs)
+    want = reference(*ref_args)
+    got_t, want_t = _as_tuple(got), _as_tuple(want)
+    labels = outputs or OUTPUT_NAMES.get(getattr(reference, "__name__", ""), ())
+    if len(got_t) != len(want_t):
+        raise AssertionError(f"{name} returned {len(got_t)} value(s), expected {len(want_t)}"
+                             + (f" ({', '.join(labels)})" if labels else ""))
+    eps = precision_eps(*inputs, *got_t)
+    user = rtol is not None or atol is not None
+    deltas = [np.zeros(np.shape(w)) for w in want_t]
+    if not user:
+        rng = np.random.default_rng(0)
+        for _ in range(2):
+            again = _as_tuple(reference(*_perturbed(ref_args, eps, rng)))
+            deltas = [np.maximum(dl, np.abs(np.asarray(a, float) - np.asarray(w, float)))
+                      for dl, a, w in zip(deltas, again, want_t)]
+    problems = []
+    for k, (g, w, dl) in enumerate(zip(got_t, want_t, deltas)):
+        w = np.asarray(w, dtype=np.float64)
+        label = labels[k] if k < len(labels) else (f"output {k + 1}" if len(want_t) > 1
+                                                   else "output")
+        if user:
+            tol = (atol or 0.0) + (rtol or 0.0) * np.abs(w)
+        else:
+            scale = float(np.max(np.abs(w))) if w.size else 0.0
+            tol = 64 * eps * np.abs(w) + 8 * np.nan_to_num(dl, nan=np.inf) \
+                + np.sqrt(eps) * scale
+        problem = mismatch(g, w, tol, f"{name}: {label}", hints=hints)
+        if problem:
+            problems.append(problem)
+    if problems:
+        raise AssertionError("\n".join(problems))
