@@ -8,7 +8,10 @@ an ``UnsafeExpression`` (a ``ValueError``) that says what was wrong and what is 
 Accepted: numbers (int, decimal, scientific), the variable ``x``, the constants ``pi`` and
 ``e``, ``+ - * / **``, unary ``-``/``+``, parentheses, and calls to the functions in
 ``FUNCTIONS`` with positional arguments. Exponents that are constants must be at most
-``MAX_EXPONENT`` in magnitude, so ``9**9**9**9`` is refused before anything is computed.
+``MAX_EXPONENT`` in magnitude, so ``9**9**9**9`` is refused before anything is computed,
+and every constant part (a subexpression free of x, checked bottom-up as it is built) must
+be a real number of magnitude at most ``MAX_CONSTANT``, so ``exp(exp(exp(100)))`` is
+refused at ``exp(exp(100))`` before any later step tries to evaluate it.
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ MAX_DEPTH = 40  # nesting of brackets and of the syntax tree
 MAX_NODES = 300
 MAX_EXPONENT = 64
 MAX_DIGITS = 30  # of an integer literal
+MAX_CONSTANT = 1e300  # magnitude of any constant subexpression
 
 X = sp.Symbol("x", real=True)
 
@@ -150,7 +154,7 @@ def _build(node: ast.AST, depth: int) -> sp.Expr:
             _check_power(left, right)
         if isinstance(node.op, ast.Div) and right == 0:
             raise UnsafeExpression("division by zero")
-        return _BINARY[type(node.op)](left, right)
+        return _constant_ok(_BINARY[type(node.op)](left, right))
     if isinstance(node, ast.Call):
         if not isinstance(node.func, ast.Name):
             raise UnsafeExpression("only plain function names may be called (no attributes, "
@@ -163,9 +167,29 @@ def _build(node: ast.AST, depth: int) -> sp.Expr:
         arity, make = FUNCTIONS[name]
         if len(node.args) != arity:
             raise UnsafeExpression(f"{name}() takes {arity} argument(s), got {len(node.args)}")
-        return make(*(_build(a, depth + 1) for a in node.args))
+        return _constant_ok(make(*(_build(a, depth + 1) for a in node.args)))
     raise UnsafeExpression(f"{type(node).__name__} is not allowed in an activation; "
                            f"{_accepted()}")
+
+
+def _constant_ok(expr: sp.Expr) -> sp.Expr:
+    """A constant part (free of x) must be a finite real number of magnitude at most
+    MAX_CONSTANT. Its parts were checked already, so evaluating it is cheap (mpmath keeps
+    exponents as integers: exp of a number below 1e300 has a 300-digit exponent at most)."""
+    if not isinstance(expr, sp.Expr) or expr.free_symbols:
+        return expr
+    try:
+        value = complex(sp.N(expr, 15))
+    except (TypeError, ValueError, ArithmeticError):
+        raise UnsafeExpression(f"constant {sp.sstr(expr)} is not a finite real number") from None
+    if value.imag != 0:
+        raise UnsafeExpression(f"constant {sp.sstr(expr)} is not real (value {value:.6g}); "
+                               "the activation must be real for every real x")
+    if not abs(value.real) <= MAX_CONSTANT:
+        raise UnsafeExpression(f"constant {sp.sstr(expr)} is too large (beyond "
+                               f"{MAX_CONSTANT:g} in magnitude); constants must be at most "
+                               f"{MAX_CONSTANT:g}")
+    return expr
 
 
 def _check_power(base: sp.Expr, exponent: sp.Expr) -> None:

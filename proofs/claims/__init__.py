@@ -124,33 +124,37 @@ class MissingExact(LookupError):
     """A claim asked derive for a value that is not there (yet)."""
 
 
-def exact_value(slug: str, name: str | tuple[str, ...], **subs: Any) -> Any:
+def exact_value(slug: str, name: str, **subs: Any) -> Any:
     """``derive.get(slug).values[name]`` with symbols substituted by name, as SymPy.
 
-    ``name`` may be a tuple of acceptable names (first found wins). Values are substituted
-    exactly: pass ``sympy.Rational`` (or ints) for exact parameters; floats are converted
-    with ``nsimplify`` only when they are short decimals such as 0.1.
+    ``name`` is one of the names derivation ``slug`` declares in its decorator
+    (``@derivation(slug, exports=(...))``); an undeclared name fails before anything is
+    built. Values are substituted exactly: pass ``sympy.Rational`` (or ints) for exact
+    parameters; floats are converted with ``nsimplify`` only when they are short decimals
+    such as 0.1.
     """
 
     import derive
 
+    if not isinstance(name, str):
+        raise TypeError(f"exact_value({slug!r}, …): ask for one value name, got {name!r}")
     try:
-        d = derive.get(slug)
+        declared = derive.exports(slug)
     except derive.UnknownSlug as exc:
         raise MissingExact(f"derivation {slug!r} is not registered in derive ({exc})") from None
-    names = (name,) if isinstance(name, str) else tuple(name)
-    for n in names:
-        if n in d.values:
-            expr = d.values[n]
-            break
-    else:
-        raise MissingExact(f"derivation {slug!r} has no value named "
-                           f"{' or '.join(map(repr, names))}; it has {sorted(d.values)}")
-    return substitute(expr, subs)
+    if name not in declared:
+        raise MissingExact(f"derivation {slug!r} exports no value named {name!r}; "
+                           f"it declares {', '.join(declared)}")
+    return substitute(derive.get(slug).values[name], subs)
 
 
 def substitute(expr: Any, subs: dict) -> Any:
-    """Substitute symbols by *name* (assumptions differ between modules), exactly."""
+    """Substitute symbols by *name* (assumptions differ between modules), exactly.
+
+    Values must be numbers or SymPy expressions; text is refused (TypeError), never
+    parsed: ``sympify`` of a string would evaluate it as Python."""
+    import numbers
+
     import sympy as sp
 
     if not subs:
@@ -161,7 +165,10 @@ def substitute(expr: Any, subs: dict) -> Any:
     for s in free:
         if s.name in subs:
             v = subs[s.name]
-            table[s] = sp.nsimplify(v) if isinstance(v, float) else sp.sympify(v)
+            if isinstance(v, bool) or not isinstance(v, (numbers.Number, sp.Basic)):
+                raise TypeError(f"the value for {s.name} must be a number or a SymPy "
+                                f"expression, got {type(v).__name__} {v!r:.60}")
+            table[s] = sp.nsimplify(v) if isinstance(v, float) else sp.sympify(v, strict=True)
     out = expr.subs(table)
     if unknown and getattr(out, "free_symbols", None):
         raise MissingExact(f"cannot substitute {sorted(unknown)}: the expression's free "
@@ -183,8 +190,10 @@ class Context:
 
     quick: bool = False
 
-    def exact(self, slug: str, name: str | tuple[str, ...], **subs: Any) -> float:
+    def exact(self, slug: str, name: str, **subs: Any) -> float:
+        """The exact value ``name`` of derivation ``slug``, as a float (30-digit evaluation)."""
         return to_float(exact_value(slug, name, **subs))
 
-    def exact_expr(self, slug: str, name: str | tuple[str, ...], **subs: Any) -> Any:
+    def exact_expr(self, slug: str, name: str, **subs: Any) -> Any:
+        """The exact value ``name`` of derivation ``slug``, as a SymPy expression."""
         return exact_value(slug, name, **subs)
