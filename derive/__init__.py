@@ -12,9 +12,24 @@ from .catalog import Kind
 from .registry import UnknownSlug, closest, derivation, entries, exports, get
 
 __all__ = [
-    "Check", "Conclusion", "Derivation", "DerivationError", "Erratum", "RewriteError",
-    "Kind", "Step", "UnknownSlug", "activation", "catalog", "check_equal", "closest",
-    "derivation", "entries", "errata", "exports", "get",
+    "Check",
+    "Conclusion",
+    "Derivation",
+    "DerivationError",
+    "Erratum",
+    "Kind",
+    "RewriteError",
+    "Step",
+    "UnknownSlug",
+    "activation",
+    "catalog",
+    "check_equal",
+    "closest",
+    "derivation",
+    "entries",
+    "errata",
+    "exports",
+    "get",
 ]
 
 

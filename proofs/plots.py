@@ -82,7 +82,7 @@ def dropout_figure(path: str, seed: int, quick: bool = False) -> str:
     from .stats.sampler import dropout_relu_power_sums
     plt = _pyplot()
     grid = np.linspace(0, 0.9, 200)
-    expr = exact_value("dropout-variance", ("relu_standard", "dropout_variance_relu_standard"))
+    expr = exact_value("dropout-variance", "relu_standard")
     p_sym = [s for s in expr.free_symbols if s.name == "p"][0]
     line = sp.lambdify(p_sym, expr, "numpy")(grid)
     eh = to_float(exact_value("relu-moments", "mean", sigma=1))

@@ -55,7 +55,7 @@ _BETA_003 = [0, -1, 1, 0]
 
 
 @derivation("data188-layernorm",
-            exports=("data188_layernorm_output", "printed", "LayerNorm", "output_discrepancies"))
+            exports=("data188_layernorm_output", "printed", "LayerNorm output_discrepancies"))
 def data188_layernorm(d: Derivation) -> None:
     """003 §2a: LayerNorm of a 3×4 matrix with γ = [1,2,3,4], β = [0,−1,1,0], ε = 0, in exact
     arithmetic: row 2 is [−1, −5/3, 0, 20/3]; the printed 0.01 is exactly 0."""
@@ -89,7 +89,7 @@ def data188_layernorm(d: Derivation) -> None:
 
 
 @derivation("data188-batchnorm",
-            exports=("data188_batchnorm_output", "printed", "BatchNorm", "output_discrepancies"))
+            exports=("data188_batchnorm_output", "printed", "BatchNorm output_discrepancies"))
 def data188_batchnorm(d: Derivation) -> None:
     """003 §3a: BatchNorm (statistics down each column) of a 3×4 matrix with γ = [1,2,3,4],
     β = [0,−1,1,0], ε = 0, exactly: column 1 is [−1/√2, −1/√2, √2]."""

@@ -14,8 +14,8 @@ P_QUICK = ("1/2",)
 
 def _relu_moments(ctx: Context, sigma) -> tuple[float, float]:
     """(E[ReLU z], E[ReLU z²]) for z ~ N(0, σ²), from derive relu-moments."""
-    mean = ctx.exact("relu-moments", ("mean", "relu_mean", "E_relu"), sigma=sigma)
-    second = ctx.exact("relu-moments", ("second_moment", "relu_second_moment", "E_relu2"),
+    mean = ctx.exact("relu-moments", "mean", sigma=sigma)
+    second = ctx.exact("relu-moments", "second_moment",
                        sigma=sigma)
     return mean, second
 
@@ -58,7 +58,7 @@ def dropout_preserves_mean(ctx: Context) -> list:
     for text in (P_QUICK if ctx.quick else P_FULL):
         p = _frac(text)
         eh, eh2 = _relu_moments(ctx, 1)
-        exact = ctx.exact("dropout-mean", ("mean", "inverted_dropout_mean"), p=p, mu_h=eh)
+        exact = ctx.exact("dropout-mean", "mean", p=p, mu_h=eh)
         # a stated bound on the per-sample sd: √E[out²] = √(E[h²]/(1 − p))
         sd = (eh2 / (1 - float(p))) ** 0.5
         out.append(Moment(f"E[out], p = {text}, h = ReLU(N(0,1))", exact,
@@ -78,8 +78,7 @@ def dropout_variance_formula(ctx: Context) -> list:
     out = []
     for text in (P_QUICK if ctx.quick else P_FULL):
         p = _frac(text)
-        exact = ctx.exact("dropout-variance", ("relu_standard",
-                                               "dropout_variance_relu_standard"), p=p)
+        exact = ctx.exact("dropout-variance", "relu_standard", p=p)
         eh, eh2 = _relu_moments(ctx, 1)
         foil = (eh2 - eh * eh) / (1 - float(p))
         out.append(Moment(f"Var[out], p = {text}", exact, foil, _dropout_relu(float(p)),
@@ -102,12 +101,12 @@ def _kept_counts(units: int, p: float):
     return sample
 
 
-def _pmf_cdf(ctx: Context, slug: str, names, support: int, **subs):
+def _pmf_cdf(ctx: Context, slug: str, name: str, support: int, **subs):
     """A vectorised CDF on integers from derive's exact PMF (a SymPy expression in k)."""
     import numpy as np
     import sympy as sp
 
-    expr = ctx.exact_expr(slug, names, **subs)
+    expr = ctx.exact_expr(slug, name, **subs)
     (k,) = [s for s in expr.free_symbols if s.name == "k"] or [None]
     if k is None:
         raise ValueError(f"{slug}: PMF has no symbol k: {expr}")
@@ -128,7 +127,7 @@ def kept_count_is_binomial(ctx: Context) -> list:
     convention)."""
     from scipy import stats as st
     M, p = 20, _frac("3/10")
-    cdf, mean = _pmf_cdf(ctx, "dropout-kept-count", ("pmf", "kept_count_pmf"),
+    cdf, mean = _pmf_cdf(ctx, "dropout-kept-count", "pmf",
                          M, M=M, p=p)  # support 0..M: the PMF is 0 beyond M
     lam = M * (1 - float(p))
 
@@ -152,8 +151,7 @@ def poisson_thinning(ctx: Context) -> list:
     from scipy import stats as st
     lam, p = 8, _frac("1/4")
     top = 40  # P(K > 40) for Poisson(6) is below 1e-20
-    cdf, mean = _pmf_cdf(ctx, "dropout-poisson-thinning",
-                         ("pmf", "thinned_pmf", "poisson_pmf"), top, p=p, **{"lambda": lam})
+    cdf, mean = _pmf_cdf(ctx, "dropout-poisson-thinning", "pmf", top, p=p, **{"lambda": lam})
 
     def sample(n, seed):
         import numpy as np
@@ -178,8 +176,9 @@ def data188_dropout_example(ctx: Context) -> list:
     import numpy as np
 
     from numeric.layers import Dropout
-    names = (("y_drop",), ("y_corr",), ("y_orig",))
-    exact = np.array([ctx.exact("data188-dropout", n) for n in names])
+    exact = np.array([ctx.exact("data188-dropout", "y_drop"),
+                      ctx.exact("data188-dropout", "y_corr"),
+                      ctx.exact("data188-dropout", "y_orig")])
     x = np.array([[2, 6, 4, 4, 5, 3, 4, 4]], dtype=float)
     p = 0.75
 
@@ -212,8 +211,8 @@ def dropconnect_moments(ctx: Context) -> list:
     subs = {f"W_{i + 1}{j + 1}": sp.Rational(W[i][j]) for i in range(2) for j in range(3)}
     subs.update({f"x_{j + 1}": sp.Rational(x[j]) for j in range(3)})
     subs["p"] = p
-    mean = sp.Matrix(ctx.exact_expr("dropconnect", ("mean", "dropconnect_mean"), **subs))
-    var = sp.Matrix(ctx.exact_expr("dropconnect", ("variance", "dropconnect_variance"), **subs))
+    mean = sp.Matrix(ctx.exact_expr("dropconnect", "mean", **subs))
+    var = sp.Matrix(ctx.exact_expr("dropconnect", "variance", **subs))
     Wf = np.array([[float(sp.Rational(v)) for v in row] for row in W])
     xf = np.array([float(sp.Rational(v)) for v in x])
 
@@ -248,10 +247,8 @@ def dropout_shifts_batchnorm_statistics(ctx: Context) -> list:
     from numeric.layers import BatchNorm, Dropout
 
     p = _frac("1/2")
-    var_train = ctx.exact("dropout-variance", ("relu_standard",
-                                               "dropout_variance_relu_standard"), p=p)
-    var_eval = ctx.exact("dropout-variance", ("relu_standard",
-                                              "dropout_variance_relu_standard"), p=0)
+    var_train = ctx.exact("dropout-variance", "relu_standard", p=p)
+    var_eval = ctx.exact("dropout-variance", "relu_standard", p=0)
     ratio = var_eval / var_train
     feats, batch, steps = 256, 64, 400
 

@@ -34,10 +34,9 @@ def relu_moments_match(ctx: Context) -> list:
     import math
     out = []
     for sigma in ((1,) if ctx.quick else (0.5, 1, 2)):
-        mean = ctx.exact("relu-moments", ("mean", "relu_mean"), sigma=sigma)
-        var = ctx.exact("relu-moments", ("variance", "relu_variance"), sigma=sigma)
-        second = ctx.exact("relu-moments", ("second_moment", "relu_second_moment"),
-                           sigma=sigma)
+        mean = ctx.exact("relu-moments", "mean", sigma=sigma)
+        var = ctx.exact("relu-moments", "variance", sigma=sigma)
+        second = ctx.exact("relu-moments", "second_moment", sigma=sigma)
         out.append(Moment(f"E[ReLU z], σ = {sigma}", mean, sigma * math.sqrt(2 / math.pi),
                           _relu_sampler(sigma), "mean", sd=math.sqrt(second),
                           foil_name="E|z|"))
@@ -155,9 +154,8 @@ def he_init_preserves_second_moment(ctx: Context) -> list:
 
     from numeric import init
     n, fan_out, batch = 2048, 1024, 64
-    var_w = ctx.exact("he-init", ("var_w", "forward_variance", "variance"), n=n, n_in=n,
-                      fan_in=n)
-    second = ctx.exact("relu-moments", ("second_moment", "relu_second_moment"), sigma=1)
+    var_w = ctx.exact("he-init", "forward_variance", n=n, n_in=n, fan_in=n)
+    second = ctx.exact("relu-moments", "second_moment", sigma=1)
     exact = n * var_w * second
 
     def experiment(seed):
@@ -183,8 +181,8 @@ def selu_self_normalises(ctx: Context) -> list:
 
     from numeric import init
     from numeric.layers import SELU
-    alpha = ctx.exact("selu-fixed-point", ("alpha_exact", "alpha"))
-    lam = ctx.exact("selu-fixed-point", ("lambda_exact", "lambda"))
+    alpha = ctx.exact("selu-fixed-point", "alpha_exact")
+    lam = ctx.exact("selu-fixed-point", "lambda_exact")
 
     def constants():  # read back from numeric's SELU: λ = selu(1), λα = −selu(−50)
         act = SELU()
@@ -271,7 +269,7 @@ def xavier_compromise_moments(ctx: Context) -> list:
     is 1 when n_in ≠ n_out. Foils: the forward rule 1/n_in (1 and 4)."""
     from numeric import init
     n_in, n_out, batch = 512, 2048, 64
-    var_w = ctx.exact("xavier-init", ("compromise_variance",), n_in=n_in, n_out=n_out)
+    var_w = ctx.exact("xavier-init", "compromise_variance", n_in=n_in, n_out=n_out)
     def side(k):
         def experiment(seed):
             return _one_layer_moments(seed, init.xavier_normal, n_in, n_out, batch)[k]
@@ -292,7 +290,7 @@ def derived_gain_preserves_second_moment(ctx: Context) -> list:
     import math
 
     import numpy as np
-    gain = ctx.exact("activation-gain", ("tanh_gain_q1",))
+    gain = ctx.exact("activation-gain", "tanh_gain_q1")
     n, batch = (2048, 64) if ctx.quick else (4096, 64)
 
     def weights(g):  # float32 Box–Muller (proofs.sampler) for speed; N(0, g²/n)

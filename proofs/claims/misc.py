@@ -6,10 +6,10 @@ from ..stats.assertions import Behaviour, Exact, Profile
 from . import Context, claim
 
 
-def _matrix(ctx: Context, slug: str, names):
+def _matrix(ctx: Context, slug: str, name: str):
     import numpy as np
     import sympy as sp
-    return np.array(sp.Matrix(ctx.exact_expr(slug, names)).evalf(30).tolist(), dtype=float)
+    return np.array(sp.Matrix(ctx.exact_expr(slug, name)).evalf(30).tolist(), dtype=float)
 
 
 LN_X = [[4, 4, 8, 8], [0, 2, 2, 8], [1, 1, 1, 5]]
@@ -25,8 +25,8 @@ def layernorm_example_reproduced(ctx: Context) -> list:
     import numpy as np
 
     from numeric.layers import LayerNorm
-    exact = _matrix(ctx, "data188-layernorm", ("data188_layernorm_output", "output"))
-    printed = _matrix(ctx, "data188-layernorm", ("printed",))
+    exact = _matrix(ctx, "data188-layernorm", "data188_layernorm_output")
+    printed = _matrix(ctx, "data188-layernorm", "printed")
 
     def compute():
         ln = LayerNorm(4, eps=1e-300)
@@ -44,8 +44,8 @@ def batchnorm_example_reproduced(ctx: Context) -> list:
     import numpy as np
 
     from numeric.layers import BatchNorm
-    exact = _matrix(ctx, "data188-batchnorm", ("data188_batchnorm_output", "output"))
-    printed = _matrix(ctx, "data188-batchnorm", ("printed",))
+    exact = _matrix(ctx, "data188-batchnorm", "data188_batchnorm_output")
+    printed = _matrix(ctx, "data188-batchnorm", "printed")
 
     def compute():
         bn = BatchNorm(4, eps=1e-300)
@@ -105,7 +105,7 @@ def parameter_count_reproduced(ctx: Context) -> list:
     """Counting the parameter arrays of the model built with numeric layers gives derive's
     closed-form count (003 prints 66,756). Foil: weights only (biases and LayerNorm
     γ, β forgotten)."""
-    exact = ctx.exact("param-count", ("total_parameters",))
+    exact = ctx.exact("param-count", "total_parameters")
     weights_only = 52 * 128 + 128 * 256 + 256 * 20 + 20 * 1000
     return [Exact("parameters", exact, weights_only, lambda: _model_numbers(4)[0], tol=0.5,
                   foil_name="weights only")]
@@ -115,8 +115,8 @@ def parameter_count_reproduced(ctx: Context) -> list:
 def activation_count_reproduced(ctx: Context) -> list:
     """Summing the sizes of the intermediate outputs z₁…z₁₀ at batch n = 4 gives derive's
     count (003 prints 8,848). Foil: counting only the Linear outputs."""
-    exact = ctx.exact("activation-count", ("activations_at_batch_4",))
-    crossover = ctx.exact("activation-count", ("crossover_batch_size",))
+    exact = ctx.exact("activation-count", "activations_at_batch_4")
+    crossover = ctx.exact("activation-count", "crossover_batch_size")
     linear_only = 4 * (128 + 256 + 20 + 1000)
 
     def smallest_batch():
@@ -189,8 +189,8 @@ def optimizers_on_ill_conditioned_quadratic(ctx: Context) -> list:
 
     # derive's Adagrad step η g/(ε + √s) with the accumulator s = t·g² after t constant
     # gradients g = 1 (ε = 0): the ratio of step 100 to step 1
-    ratio_100 = (ctx.exact("adagrad", ("adagrad_step",), eta=0.1, g=1, eps=0, s=100)
-                 / ctx.exact("adagrad", ("adagrad_step",), eta=0.1, g=1, eps=0, s=1))
+    ratio_100 = (ctx.exact("adagrad", "adagrad_step", eta=0.1, g=1, eps=0, s=100)
+                 / ctx.exact("adagrad", "adagrad_step", eta=0.1, g=1, eps=0, s=1))
     gd_exact = math.ceil(math.log(1e-6) / math.log(1 - 1 / kappa))
     gd = lambda: steps(lambda p: optim.SGD(p, lr=1 / lam.max()))
 
@@ -296,8 +296,8 @@ def residual_variance_growth(ctx: Context) -> list:
 
     from numeric import init
     blocks, width, batch = (4, 1024, 32) if ctx.quick else (6, 2048, 32)
-    factor = ctx.exact("resnet-variance", ("block_factor",))
-    fixup_factor = ctx.exact("resnet-variance", ("fixup_block_factor",))
+    factor = ctx.exact("resnet-variance", "block_factor")
+    fixup_factor = ctx.exact("resnet-variance", "fixup_block_factor")
 
     def profile(fixup: bool):
         def experiment(seed, pilot):
@@ -344,9 +344,9 @@ def debiased_ema_is_unbiased(ctx: Context) -> list:
     import numpy as np
 
     from numeric import optim
-    example = np.array(ctx.exact_expr("ema-bias-correction", ("example_averages",)).evalf(),
+    example = np.array(ctx.exact_expr("ema-bias-correction", "example_averages").evalf(),
                        dtype=float).ravel()
-    debias = ctx.exact_expr("ema-bias-correction", ("ema_debias",))
+    debias = ctx.exact_expr("ema-bias-correction", "ema_debias")
 
     def averages():
         theta = np.zeros(1)
