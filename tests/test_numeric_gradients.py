@@ -59,7 +59,7 @@ def test_layer_gradients(name, train, rng):
         layer.forward(away_from_kinks(rng, (16, 6)), train=True)  # non-trivial running stats
     x = away_from_kinks(rng, (7, 6))
     results = check_layer(layer, x, rng=rng, train=train)
-    assert {r.wrt for r in results} == {"x", *layer.params}
+    assert {r.what for r in results} == {"d/dx", *(f"d/d{k}" for k in layer.params)}
     bad = [str(r) for r in results if not r.ok]
     assert not bad, "\n".join(bad)
 
