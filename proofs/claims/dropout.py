@@ -9,7 +9,7 @@ from ..stats.assertions import Distribution, Exact, Moment, Proportion
 from . import Context, claim
 
 P_FULL = ("1/10", "1/2", "9/10")
-P_QUICK = ("1/2",)
+P_QUICK = ("1/5",)  # p ≠ 1/2: there 1/p and 1/(1 − p) coincide
 
 
 def _relu_moments(ctx: Context, sigma) -> tuple[float, float]:
@@ -170,29 +170,38 @@ def poisson_thinning(ctx: Context) -> list:
 
 @claim("data188-dropout", derivations=("data188-dropout",))
 def data188_dropout_example(ctx: Context) -> list:
-    """x = [2,6,4,4,5,3,4,4], w = 1, p = 0.75 (drop), first six units dropped: numeric's
-    Dropout with that mask gives y_drop, y_corr, y_orig as derived. Foil: correcting by
-    1/p (the drop probability) instead of 1/(1 − p)."""
+    """003 §4: x = [2, 6, 4, 4, 5, 3, 4, 4], w = 1, drop probability p = 3/4 (read from
+    derive), a mask that keeps only the last two units. numeric's Dropout draws the mask
+    itself: the claim takes the first generator seed (0, 1, 2, ...) whose mask is the
+    example's, so y_corr = Σ Dropout(x) is the layer's own 1/(1 − p) scaling, y_drop = Σ x
+    over the units the layer kept, y_orig = Σ of the eval-mode output. Foil (a named
+    mistake): correcting by 1/p, the drop probability read as the keep probability, which
+    gives y_corr = 8/p ≈ 10.7 instead of 32."""
     import numpy as np
 
     from numeric.layers import Dropout
     exact = np.array([ctx.exact("data188-dropout", "y_drop"),
                       ctx.exact("data188-dropout", "y_corr"),
                       ctx.exact("data188-dropout", "y_orig")])
+    p = ctx.exact("data188-dropout", "p")
     x = np.array([[2, 6, 4, 4, 5, 3, 4, 4]], dtype=float)
-    p = 0.75
+    example_keep = np.array([[False] * 6 + [True] * 2])
 
     def compute():
-        layer = Dropout(p, rng=np.random.default_rng(0))
-        layer.freeze_mask = True
-        layer.mask = np.array([[0, 0, 0, 0, 0, 0, 1, 1]], dtype=float) / (1 - p)
-        y_corr = layer.forward(x, train=True).sum()
-        y_drop = y_corr * (1 - p)
-        y_orig = layer.forward(x, train=False).sum()
-        return np.array([y_drop, y_corr, y_orig])
+        for seed in range(100_000):  # P(this mask) = p⁶(1 − p)² ≈ 1/90 per seed
+            layer = Dropout(p, rng=np.random.default_rng(seed))
+            y = layer.forward(x, train=True)
+            if np.array_equal(y != 0, example_keep):
+                break
+        else:
+            raise RuntimeError("no seed below 100000 draws the example's mask")
+        return np.array([float(x[y != 0].sum()), float(y.sum()),
+                         float(layer.forward(x, train=False).sum())])
     foil = exact * np.array([1.0, (1 - p) / p, 1.0])
     return [Exact("[y_drop, y_corr, y_orig]", exact, foil, compute, tol=1e-12,
-                  foil_name="correction 1/p")]
+                  foil_name="correction 1/p",
+                  foil_why="the closest mistaken scaling: 1/p is 3× off at p = 3/4, no "
+                           "scaling 4×")]
 
 
 @claim("dropconnect", derivations=("dropconnect",))
