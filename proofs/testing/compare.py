@@ -111,18 +111,6 @@ def _symptom(got: np.ndarray, want: np.ndarray, tol: np.ndarray, hints: dict) ->
             if abs(c + 1) < 1e-6:
                 return text + " (the sign is flipped)"
             return text
-    if want.ndim == 2 and want.shape[0] > 1:  # c·want up to a per-column offset (e.g. β)
-        gc, wc = got - got.mean(axis=0), want - want.mean(axis=0)
-        denom = float(np.sum(wc * wc))
-        c = float(np.sum(gc * wc)) / denom if denom > 0 else 1.0
-        if abs(c - 1) > 1e-9 and np.all(np.abs(gc - c * wc) <= close):
-            text = (f"; up to a constant per column, yours is the reference's deviation from "
-                    f"its column mean times {c:.6g}")
-            for value, label in _factors(want.shape, hints):
-                if abs(c - value) <= 1e-6 * max(abs(value), 1) + 2 * float(
-                        np.max(close) / scale):
-                    return text + f", i.e. off by the factor {label}"
-            return text
     d = got - want
     if want.ndim == 2 and want.shape[0] > 1:
         if np.all(np.abs(d - d[:1]) <= close):
@@ -132,4 +120,16 @@ def _symptom(got: np.ndarray, want: np.ndarray, tol: np.ndarray, hints: dict) ->
         if want.shape[1] > 1 and np.all(np.abs(d - d[:, :1]) <= close):
             return ("; the difference is the same in every column (a per-row constant): a "
                     "missing or extra mean over the feature axis (wrong axis?)")
+    if want.ndim == 2 and want.shape[0] > 1:  # c·want up to a per-column offset (e.g. β)
+        gc, wc = got - got.mean(axis=0), want - want.mean(axis=0)
+        denom = float(np.sum(wc * wc))
+        c = float(np.sum(gc * wc)) / denom if denom > 0 else 1.0
+        if abs(c - 1) > 1e-6 and np.all(np.abs(gc - c * wc) <= close):
+            text = (f"; up to a constant per column, yours is the reference's deviation from "
+                    f"its column mean times {c:.6g}")
+            for value, label in _factors(want.shape, hints):
+                if abs(c - value) <= 1e-6 * max(abs(value), 1) + 2 * float(
+                        np.max(close) / scale):
+                    return text + f", i.e. off by the factor {label}"
+            return text
     return ""
