@@ -42,6 +42,7 @@ __all__ = [
     "Check",
     "Conclusion",
     "Crosscheck",
+    "GradientCrosscheck",
     "Derivation",
     "DerivationError",
     "Erratum",
@@ -116,6 +117,31 @@ class Crosscheck:
     expr: Any
     reference: Callable[..., Any]
     at: Mapping[Any, Any]
+    rtol: float = 1e-6
+    atol: float = 1e-9
+    points: int = 5
+
+
+@dataclasses.dataclass
+class GradientCrosscheck:
+    """A derived gradient the test suite compares with central differences (declarative:
+    derive records the functions, it never differentiates numerically; the runner,
+    ``proofs.testing.crosscheck``, uses the one core ``numeric.finite_differences``).
+
+    At random points drawn from ``at`` (as for ``Crosscheck``), with ``values`` the drawn
+    numbers by name: ``expr`` (SymPy, lambdified by the test) must equal the gradient of the
+    scalar float64 function ``loss(x, **values)`` at ``x = point(**values)`` (an array or
+    a number; ``expr``'s entries in the order of ``x.ravel()``), or, when ``direction`` is
+    given, the directional derivative ⟨∇loss(x), direction(**values)⟩. ``rtol``/``atol``
+    are added to the finite-difference error bound.
+    """
+
+    label: str
+    expr: Any
+    loss: Callable[..., Any]
+    point: Callable[..., Any]
+    at: Mapping[Any, Any]
+    direction: Callable[..., Any] | None = None
     rtol: float = 1e-6
     atol: float = 1e-9
     points: int = 5
@@ -297,7 +323,7 @@ class Derivation:
         self.conventions: list[str] = []
         self.steps: list[Step] = []
         self.conclusions: dict[str, Conclusion] = {}
-        self.crosschecks: list[Crosscheck] = []
+        self.crosschecks: list[Crosscheck | GradientCrosscheck] = []
         self.errata: list[Erratum] = []
         self.values: dict[str, Any] = {}  # named results other modules may read
         self._symbols: dict[str, sp.Symbol] = {}
@@ -469,30 +495,33 @@ class Derivation:
 
     def crosscheck_gradient(self, label: str, f: Any, wrt: sp.Symbol, grad: Any, *,
                             at: Mapping, rtol: float = 1e-6, atol: float = 1e-8,
-                            points: int = 5, h: float = 1e-5) -> None:
-        """Register: ``grad`` agrees with the float64 central difference of ``f`` in ``wrt``."""
-        names = sorted({str(s) for s in sp.sympify(f).free_symbols}
-                        | {str(s) for s in sp.sympify(grad).free_symbols} | {str(wrt)})
+                            points: int = 5) -> None:
+        """Register: ``grad`` agrees with the float64 central difference of the SymPy
+        scalar ``f`` in the symbol ``wrt`` (computed by the test suite)."""
+        names = sorted({str(s) for s in sp.sympify(f).free_symbols} | {str(wrt)})
         syms = [sp.Symbol(n) for n in names]
         f_plain = sp.sympify(f).subs({s: sp.Symbol(s.name) for s in sp.sympify(f).free_symbols})
         key = str(wrt)
         cache: dict = {}
 
-        def central_difference(**kw: Any) -> Any:
+        def loss(x: Any, **kw: Any) -> Any:
             if "f" not in cache:  # lambdify (which imports SciPy) only when the test runs
                 cache["f"] = sp.lambdify(syms, f_plain, modules=["scipy", "numpy"])
-            f_num = cache["f"]
-            import numpy as np  # only when the cross-check runs, never at derivation time
+            return cache["f"](*[x if n == key else kw[n] for n in names])
 
-            up, dn = dict(kw), dict(kw)
-            up[key] = kw[key] + h
-            dn[key] = kw[key] - h
-            return (np.asarray(f_num(*[up[n] for n in names]))
-                    - np.asarray(f_num(*[dn[n] for n in names]))) / (2 * h)
+        self.crosscheck_numeric_gradient(label, grad, loss=loss, point=lambda **kw: kw[key],
+                                         at=at, rtol=rtol, atol=atol, points=points)
 
-        self.crosscheck(label, grad, central_difference, at=at, rtol=rtol, atol=atol,
-                        points=points)
-
+    def crosscheck_numeric_gradient(self, label: str, grad: Any, *,
+                                    loss: Callable[..., Any], point: Callable[..., Any],
+                                    at: Mapping, direction: Callable[..., Any] | None = None,
+                                    rtol: float = 1e-6, atol: float = 1e-9,
+                                    points: int = 5) -> None:
+        """Register: ``grad`` (SymPy) is the gradient of the float64 scalar
+        ``loss(x, **values)`` at ``x = point(**values)`` (or its derivative along
+        ``direction(**values)``); see ``GradientCrosscheck``."""
+        self.crosschecks.append(GradientCrosscheck(label, _sym(grad), loss, point, dict(at),
+                                                   direction, rtol, atol, points))
     def erratum(self, slug: str, *, source: str, stated: str, correct: str,
                 stated_expr: Any, correct_expr: Any, witness: Mapping,
                 decided_by: str | None = None) -> Erratum:

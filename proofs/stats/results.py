@@ -1,52 +1,83 @@
-"""Results of one statistical test: ``TestResult`` and the builders for each method."""
+"""Results of one statistical test: ``TestResult`` (built with keywords) and the builders
+for each method. Fields that a method has no number for (a behaviour check has no
+estimate, SE or sample size) are None, and tables leave them blank."""
 from __future__ import annotations
 
 import dataclasses
 import math
 
-from .design import z_two_sided, dkwm_radius
+from .design import dkwm_radius, z_two_sided
+
+TINY = 1e-300  # the floor of |exact| in the foil's relative distance
 
 
-# ---- results -----------------------------------------------------------------------------
-@dataclasses.dataclass
+def relative_distance(exact, foil) -> float | None:
+    """max |foil − exact| / max(|exact|, TINY), elementwise for arrays; None when either
+    is not numeric."""
+    import numpy as np
+    try:
+        e = np.asarray(exact, dtype=float)
+        f = np.asarray(foil, dtype=float)
+        d = np.abs(f - e) / np.maximum(np.abs(e), TINY)
+    except (TypeError, ValueError):
+        return None
+    return float(np.max(d)) if d.size else None
+
+
+@dataclasses.dataclass(kw_only=True)
 class TestResult:
-    """One test of one exact value (and its foil) against one experiment."""
+    """One test of one exact value (and its foil) against one experiment.
+
+    ``z`` = (estimate − exact)/se and ``foil_z`` = (estimate − foil)/se; |z| ≤ critical
+    accepts. ``foil_distance`` = |foil − exact| / max(|exact|, tiny) (computed when not
+    given; the largest over elements for arrays)."""
 
     method: str
-    estimate: float
-    exact: float
-    foil: float
-    se: float  # standard error (or the tolerance / critical radius for non-z tests)
-    z: float  # (estimate − exact) / se
-    foil_z: float  # (estimate − foil) / se
-    critical: float  # |z| ≤ critical accepts
-    n: int
-    n_required: int
-    false_fail_rate: float
-    false_pass_rate: float
     accepted: bool  # the exact value is consistent with the experiment
     foil_rejected: bool
+    exact: float | None = None
+    foil: float | None = None
+    estimate: float | None = None
+    se: float | None = None  # standard error (or the tolerance / critical radius)
+    z: float | None = None
+    foil_z: float | None = None
+    critical: float | None = None
+    n: int | None = None
+    n_required: int | None = None
+    false_fail_rate: float | None = None
+    false_pass_rate: float | None = None
+    foil_distance: float | None = None
     note: str = ""
+
+    __test__ = False  # not a pytest test class
+
+    def __post_init__(self) -> None:
+        if self.foil_distance is None and self.exact is not None and self.foil is not None:
+            self.foil_distance = relative_distance(self.exact, self.foil)
 
     @property
     def ok(self) -> bool:
-        return self.accepted and self.foil_rejected
+        return bool(self.accepted and self.foil_rejected)
 
 
 def z_result(estimate: float, se: float, exact: float, foil: float, n: int, n_required: int,
              alpha: float, beta: float, note: str = "") -> TestResult:
     """The CLT z-test: accept the exact value when |z| ≤ z_{α/2}; reject the foil when
-    |foil z| > z_{α/2}."""
+    |foil z| > z_{α/2}. A NaN estimate or SE accepts nothing."""
     crit = z_two_sided(alpha)
-    se = float(se)
+    se, estimate = float(se), float(estimate)
     if se > 0:
         z, fz = (estimate - exact) / se, (estimate - foil) / se
-    else:  # a degenerate experiment: every sample equal
+    elif se == 0:  # a degenerate experiment: every sample equal
         z = 0.0 if estimate == exact else math.inf
         fz = 0.0 if estimate == foil else math.inf
-    return TestResult("clt-z", float(estimate), float(exact), float(foil), se, z, fz, crit,
-                      n, n_required, alpha, beta, abs(z) <= crit, abs(fz) > crit,
-                      note or "normal approximation (CLT)")
+    else:
+        z = fz = math.nan
+    return TestResult(method="clt-z", estimate=estimate, exact=float(exact), foil=float(foil),
+                      se=se, z=z, foil_z=fz, critical=crit, n=n, n_required=n_required,
+                      false_fail_rate=alpha, false_pass_rate=beta,
+                      accepted=bool(abs(z) <= crit), foil_rejected=bool(abs(fz) > crit),
+                      note=note or "normal approximation (CLT)")
 
 
 def dkwm_result(samples, cdf_exact, cdf_foil, exact_mean: float, foil_mean: float,
@@ -65,8 +96,8 @@ def dkwm_result(samples, cdf_exact, cdf_foil, exact_mean: float, foil_mean: floa
     support = np.arange(min(lo, 0), hi + 1)
     counts = np.bincount(x - support[0], minlength=support.size)
     ecdf = np.cumsum(counts) / n
-    # the sup over the real line is attained at (or just below) support points
-    def sup_dist(cdf):
+
+    def sup_dist(cdf):  # the sup over the real line is attained at (or just below) a point
         f = cdf(support)
         below = np.concatenate(([cdf(support[0] - 1)], f[:-1]))
         e_below = np.concatenate(([0.0], ecdf[:-1]))
@@ -75,11 +106,13 @@ def dkwm_result(samples, cdf_exact, cdf_foil, exact_mean: float, foil_mean: floa
 
     radius = dkwm_radius(n, alpha)
     d_exact, d_foil = sup_dist(cdf_exact), sup_dist(cdf_foil)
-    return TestResult("dkwm", float(x.mean()), exact_mean, foil_mean, radius,
-                      d_exact / radius, d_foil / radius, 1.0, n, n_required, alpha, beta,
-                      d_exact <= radius, d_foil > radius,
-                      f"rigorous (DKWM); sup|F_n−F| = {d_exact:.2e}, vs foil {d_foil:.2e}, "
-                      f"radius {radius:.2e}")
+    return TestResult(method="dkwm", estimate=float(x.mean()), exact=exact_mean,
+                      foil=foil_mean, se=radius, z=d_exact / radius, foil_z=d_foil / radius,
+                      critical=1.0, n=n, n_required=n_required, false_fail_rate=alpha,
+                      false_pass_rate=beta, accepted=d_exact <= radius,
+                      foil_rejected=d_foil > radius,
+                      note=f"rigorous (DKWM); sup|F_n−F| = {d_exact:.2e}, vs foil "
+                           f"{d_foil:.2e}, radius {radius:.2e}")
 
 
 def binomial_result(successes: int, trials: int, p_exact: float, p_foil: float,
@@ -92,21 +125,36 @@ def binomial_result(successes: int, trials: int, p_exact: float, p_foil: float,
     pv = binomtest(successes, trials, p_exact).pvalue
     pv_foil = binomtest(successes, trials, p_foil).pvalue
     se = math.sqrt(p_exact * (1 - p_exact) / trials)
-    return TestResult("binomial", p_hat, p_exact, p_foil, se, (p_hat - p_exact) / se,
-                      (p_hat - p_foil) / se, z_two_sided(alpha), trials, n_required, alpha,
-                      beta, pv > alpha, pv_foil <= alpha,
-                      f"exact Binomial test; p-value {pv:.3g}, foil p-value {pv_foil:.3g}")
+    return TestResult(method="binomial", estimate=p_hat, exact=p_exact, foil=p_foil, se=se,
+                      z=(p_hat - p_exact) / se, foil_z=(p_hat - p_foil) / se,
+                      critical=z_two_sided(alpha), n=trials, n_required=n_required,
+                      false_fail_rate=alpha, false_pass_rate=beta, accepted=pv > alpha,
+                      foil_rejected=pv_foil <= alpha,
+                      note=f"exact Binomial test; p-value {pv:.3g}, foil p-value {pv_foil:.3g}")
 
 
 def exact_result(estimate, exact, foil, tol: float, note: str = "") -> TestResult:
     """Deterministic comparison: max |estimate − exact| ≤ tol accepts; the foil must be
-    farther than tol. The z columns are errors in units of tol."""
+    farther than tol. The z columns are errors in units of tol. NaN accepts nothing."""
     import numpy as np
 
     est, ex, fo = (np.asarray(v, dtype=float) for v in (estimate, exact, foil))
     err = float(np.max(np.abs(est - ex)))
     ferr = float(np.max(np.abs(est - fo)))
-    show = lambda a: float(a.flat[0]) if a.size else float("nan")
-    return TestResult("exact", show(est), show(ex), show(fo), tol, err / tol, ferr / tol,
-                      1.0, int(est.size), int(est.size), 0.0, 0.0, err <= tol, ferr > tol,
-                      note or f"deterministic; max error {err:.2e}, tolerance {tol:.0e}")
+
+    def first(a):
+        return float(a.flat[0]) if a.size else float("nan")
+    return TestResult(method="exact", estimate=first(est), exact=first(ex), foil=first(fo),
+                      se=tol, z=err / tol, foil_z=ferr / tol, critical=1.0,
+                      n=int(est.size), n_required=int(est.size),
+                      foil_distance=relative_distance(ex, fo), accepted=err <= tol,
+                      foil_rejected=ferr > tol,
+                      note=note or f"deterministic; max error {err:.2e}, tolerance {tol:.0e}")
+
+
+def behaviour_result(holds: bool, foil_holds: bool, *, method: str = "behaviour",
+                     note: str = "") -> TestResult:
+    """A check that must hold for the implementation and fail for the foil
+    implementation: no numbers (the table leaves them blank)."""
+    return TestResult(method=method, accepted=bool(holds), foil_rejected=not foil_holds,
+                      note=note)

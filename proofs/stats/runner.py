@@ -20,8 +20,11 @@ import time
 import traceback
 import zlib
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from .. import claims as registry
+from .assertions import Assertion
+from .design import Design
 from .results import TestResult
 
 DEFAULT_BUDGET = 1e-9
@@ -35,6 +38,7 @@ class Verdict:
     result: TestResult | None
     error: str = ""
     foil_name: str = ""
+    foil_why: str = ""
 
     @property
     def ok(self) -> bool:
@@ -53,6 +57,18 @@ class ClaimReport:
     @property
     def ok(self) -> bool:
         return not self.error and bool(self.verdicts) and all(v.ok for v in self.verdicts)
+
+
+_DESIGNS: dict[tuple, Design] = {}
+
+
+def _design(a: Assertion, key: tuple) -> Design:
+    """The assertion's design, computed once per process: it is a deterministic function
+    of the claim (built from ``quick``), its index, the foil swap and the rates
+    (proofs.stats.design), so caching it changes no verdict."""
+    if key not in _DESIGNS:
+        _DESIGNS[key] = a.design(key[-2], key[-1])
+    return _DESIGNS[key]
 
 
 def seed_for(seed: int, slug: str, index: int):
@@ -77,21 +93,18 @@ def run_claim(slug: str, *, seed: int = DEFAULT_SEED, quick: bool = False,
     if not assertions:
         return ClaimReport(slug, entry.title, [], time.perf_counter() - t0,
                            "claim built no assertions")
-    n_tests = sum(getattr(a, "count", 1) for a in assertions)
+    n_tests = sum(a.count for a in assertions)
     share = budget / n_claims / n_tests
     alpha = beta = share / 2
-    verdicts = []
+    verdicts: list[Verdict] = []
     for i, a in enumerate(assertions):
         if foil_mode:
             a = _swapped(a)
-        foil_name = getattr(a, "foil_name", "")
+        foil_name, why = a.foil_name, getattr(a, "foil_why", "")
         try:
-            res = a.run(seed_for(seed, slug, i), alpha, beta)
-            if isinstance(res, list):  # a Profile: several tests from one run
-                verdicts.extend(Verdict(slug, f"{a.label}: {lab}", r, foil_name=foil_name)
-                                for lab, r in res)
-            else:
-                verdicts.append(Verdict(slug, a.label, res, foil_name=foil_name))
+            design = _design(a, (slug, i, quick, foil_mode, alpha, beta))
+            verdicts.extend(Verdict(slug, lab, r, foil_name=foil_name, foil_why=why)
+                            for lab, r in a.run(seed_for(seed, slug, i), alpha, beta, design))
         except Exception as exc:
             detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
             verdicts.append(Verdict(slug, a.label, None, detail))
@@ -128,8 +141,10 @@ def run(slugs: Iterable[str] | None = None, *, seed: int = DEFAULT_SEED, quick: 
 
 
 # ---- output ------------------------------------------------------------------------------
-def _fmt(x: float) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
+def _fmt(x: float | None) -> str:
+    if x is None:
+        return ""
+    if isinstance(x, float) and math.isnan(x):
         return "—"
     if isinstance(x, float) and math.isinf(x):
         return "inf" if x > 0 else "-inf"
@@ -140,7 +155,9 @@ def _fmt(x: float) -> str:
     return f"{x:.6g}"
 
 
-def _z(z: float) -> str:
+def _z(z: float | None) -> str:
+    if z is None:
+        return ""
     if math.isinf(z):
         return "inf"
     if math.isnan(z):
@@ -185,15 +202,17 @@ def table(reports: list[ClaimReport]) -> str:
 
 
 def to_json(reports: list[ClaimReport], *, seed: int, budget: float) -> dict:
-    out = {"seed": seed, "false_fail_budget": budget, "ok": bool(all(r.ok for r in reports)),
-           "claims": []}
+    out: dict[str, Any] = {"seed": seed, "false_fail_budget": budget,
+                           "ok": bool(all(r.ok for r in reports)), "claims": []}
     for r in reports:
-        c = {"slug": r.slug, "title": r.title, "ok": bool(r.ok), "seconds": round(r.seconds, 3),
-             "cpu_seconds": round(r.cpu_seconds, 3),
-             "error": r.error, "assertions": []}
+        c: dict[str, Any] = {"slug": r.slug, "title": r.title, "ok": bool(r.ok),
+                             "seconds": round(r.seconds, 3),
+                             "cpu_seconds": round(r.cpu_seconds, 3),
+                             "error": r.error, "assertions": []}
         for v in r.verdicts:
-            a = {"label": v.label, "ok": bool(v.ok), "error": v.error, "foil": v.foil_name}
-            if v.result is not None:
+            a = {"label": v.label, "ok": bool(v.ok), "error": v.error, "foil": v.foil_name,
+                 "foil_name": v.foil_name, "foil_why": v.foil_why}
+            if v.result is not None:  # its fields (foil: the foil's value, foil_distance)
                 d = dataclasses.asdict(v.result)
                 d = {k: _plain(x) for k, x in d.items()}
                 a.update(d)

@@ -8,7 +8,8 @@ is. Error rates are parameters:
   (default 1e-6: a suite of 1000 such assertions fails spuriously once in 1000 runs);
 * ``false_pass_rate``: with a ``foil`` (a specific wrong value you want to be able to
   catch), probability that an implementation producing the foil passes. With a foil the
-  sample size is designed for both rates, and too few samples raise ``DesignError``.
+  sample size is designed for both rates, and too few samples raise ``DesignError``
+  (``CannotSize`` when no affordable sample size meets both rates).
 
 Tests: CLT z-test for means and variances (normal approximation, stated in the message);
 DKWM (rigorous) for whole distributions; ⟨u, J v⟩ against central differences in a
@@ -24,12 +25,13 @@ Example::
 """
 from __future__ import annotations
 
-from ..stats import DesignError
+from ..stats import CannotSize, DesignError
 from .forward import assert_forward
 from .gradients import check_layer_backward, check_vjp
 from .moments import assert_distribution, assert_mean, assert_variance
 
 __all__ = [
+    "CannotSize",
     "DesignError",
     "assert_forward",
     "assert_distribution",
