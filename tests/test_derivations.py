@@ -10,6 +10,7 @@ import sympy as sp
 
 import derive
 from derive.core import RewriteError
+from proofs.testing.crosscheck import run_crosscheck
 
 SLUGS = list(derive.entries())
 
@@ -58,31 +59,17 @@ def test_wrong_rewrite_raises_naming_both_steps(slug):
     assert last.label in message
 
 
-def _draw(at, rng):
-    values = {}
-    for sym, spec in at.items():
-        if isinstance(spec, tuple):
-            values[sym] = float(rng.uniform(*spec))
-        else:
-            values[sym] = spec
-    return values
-
-
 @pytest.mark.parametrize("slug", SLUGS)
 def test_result_agrees_with_independent_float64_evaluation(slug):
+    """Every cross-check at random points: values against their float64 reference,
+    gradients against central differences of the recorded NumPy function (the core
+    numeric.finite_differences, run by proofs.testing.crosscheck; derive never computes
+    finite differences itself)."""
     d = derive.get(slug)
     assert d.crosschecks, f"{slug} registers no independent numeric cross-check"
     rng = np.random.default_rng(_seed("crosscheck", slug))
-    for cc in d.crosschecks:
-        syms = list(cc.at)
-        f = sp.lambdify(syms, cc.expr, modules=["scipy", "numpy"])
-        for _ in range(cc.points):
-            values = _draw(cc.at, rng)
-            got = np.asarray(f(*[values[s] for s in syms]), dtype=float)
-            want = np.asarray(cc.reference(**{str(s): v for s, v in values.items()}),
-                              dtype=float)
-            np.testing.assert_allclose(got, want, rtol=cc.rtol, atol=cc.atol,
-                                       err_msg=f"{slug}: crosscheck '{cc.label}' at {values}")
+    failures = [f for cc in d.crosschecks for f in run_crosscheck(cc, rng, f"{slug}: ")]
+    assert not failures, "\n".join(failures)
 
 
 @pytest.mark.parametrize("slug", SLUGS)
