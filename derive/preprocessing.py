@@ -36,7 +36,8 @@ def _numpy_standardize(**kw):
     return ((x - x.mean()) / x.std()).reshape(-1, 1)
 
 
-@derivation("standardize-whiten", exports=("zca_matrix", "sqrt_covariance"))
+@derivation("standardize-whiten", exports=("zca_matrix", "sqrt_covariance",
+                                             "standardised_moments", "whitened_covariance"))
 def standardize_whiten(d: Derivation) -> None:
     """Standardise each feature: x̂ = (x − μ)/s with μ = mean, s² = mean of (x − μ)²; then
     x̂ has mean 0 and variance 1 exactly. Whitening with covariance Σ = UΛUᵀ:
@@ -107,14 +108,16 @@ def standardize_whiten(d: Derivation) -> None:
              "st² and the adjugate of Σ + sI is adj Σ + sI", lhs=shown(r"W_{ZCA}", "W_ZCA"))
     d.prove("it inverts Σ^{1/2}", (W_formula * R).applyfunc(sp.expand), sp.eye(2),
             "so W_ZCA = (Σ^{1/2})^{−1} = Σ^{−1/2}")
-    d.prove("it whitens", (W_formula * S * W_formula.T).applyfunc(sp.expand), sp.eye(2),
-            "W_ZCA Σ W_ZCAᵀ = I in the entries a, b, c")
+    whitened = (W_formula * S * W_formula.T).applyfunc(sp.expand)
+    d.prove("it whitens", whitened, sp.eye(2), "W_ZCA Σ W_ZCAᵀ = I in the entries a, b, c")
     d.prove("it is symmetric", W_formula, W_formula.T, "the adjugate of a symmetric "
             "matrix is symmetric")
     d.conclude("zca_matrix", W_formula, [a, b, c], "ZCA whitening matrix of a 2×2 "
                "covariance", kernel=False)
     d.values["zca_matrix"] = W_formula
     d.values["sqrt_covariance"] = R
+    d.values["whitened_covariance"] = whitened  # proved = I above
+    d.values["standardised_moments"] = sp.Matrix([0, 1])  # (mean, mean square), proved above
     d.crosscheck("closed-form ZCA matrix against numpy's eigendecomposition",
                  W_formula, _numpy_zca, at={a: (0.5, 3.0), c: (0.5, 3.0), b: (-0.4, 0.4)},
                  rtol=1e-10, atol=1e-12)

@@ -71,7 +71,8 @@ _X = sp.Matrix([[3, 1], [1, 3], [1, 1]])
 _Y = sp.Matrix([1, 2, 4])
 
 
-@derivation("ridge-limits", exports=("ridge_solution", "theta_star", "norm2", "train_loss"))
+@derivation("ridge-limits", exports=("ridge_solution", "theta_star", "norm2", "train_loss",
+                                       "X", "y"))
 def ridge_limits(d: Derivation) -> None:
     """Least squares with penalty λ‖θ‖²: θ_λ = (XᵀX + λI)⁻¹Xᵀy (normal equations).
 
@@ -157,6 +158,7 @@ def ridge_limits(d: Derivation) -> None:
     d.conclude("ridge_solution", theta_lam, [lam], kernel=False,
                why="exact, for every λ > 0")
     d.values["theta_star"] = theta_star
+    d.values["X"], d.values["y"] = X, y  # the example's data (for experiments)
     d.values["norm2"] = norm2
     d.values["train_loss"] = loss
 

@@ -2,6 +2,8 @@
 softmax stability, optimisers, ridge, whitening, ResNet variance."""
 from __future__ import annotations
 
+import itertools
+
 from ..stats.assertions import Behaviour, Exact, Profile
 from . import Context, claim
 
@@ -88,7 +90,7 @@ def _model_numbers(batch: int):
     rng = np.random.default_rng(0)
     dims = [52, 128, 256, 20]
     layers = []
-    for a, b in zip(dims[:-1], dims[1:]):
+    for a, b in itertools.pairwise(dims):
         layers += [Linear(a, b, rng=rng), LayerNorm(b), ReLU()]
     layers.append(Linear(20, 1000, rng=rng))
     params = sum(v.size for layer in layers for v in layer.params.values())
@@ -162,21 +164,36 @@ def stable_softmax_is_finite_and_shift_invariant(ctx: Context) -> list:
                       foil_name="exp(z)/Σexp(z)")]
 
 
-@claim("optimizer-quadratic", derivations=("adagrad",))
+@claim("optimizer-quadratic", derivations=("l2-gradient", "momentum", "adagrad", "adam"))
 def optimizers_on_ill_conditioned_quadratic(ctx: Context) -> list:
-    """f(θ) = ½ Σ λ_i θ_i², λ = (1, 100) (condition 100), θ₀ = (1, 1), numeric optimisers.
-    GD with η = 1/λ_max contracts the slow coordinate by (1 − 1/κ) per step, so reaching
-    |θ| < 1e-6 takes ⌈ln 1e-6 / ln(1 − 1/κ)⌉ steps (exact count); heavy-ball momentum
-    (μ = 0.9) and Adam need fewer. Adagrad with a constant gradient g takes steps
-    η/√t: the ratio of step 100 to step 1 is exactly 1/10. Foils: GD count off by the
-    √κ speed-up (what momentum achieves), and a 1/t decay."""
+    """f(θ) = ½ Σ λ_i θ_i², λ = (1, 100) (condition κ = 100), θ₀ = (1, 1), numeric's
+    optimisers. GD (numeric SGD, η = 1/λ_max): one step multiplies θ_i by derive's SGD
+    factor (sgd_l2_step with G = 0: the quadratic is the penalty (λ_i/2)θ_i²), r = 1 − ηλ_i,
+    so |θ| < 1e-6 takes the smallest t with r_min^t < 1e-6 (exact count). Foil (a named
+    mistake): the rate (κ − 1)/(κ + 1) of the optimal step 2/(λ_min + λ_max) quoted for
+    η = 1/λ_max (about half the steps). Heavy-ball momentum (numeric Momentum,
+    form="heavy_ball", v ← μv + g, μ = 0.9) and Adam need fewer steps than GD; foil μ = 0.
+    Adagrad on a constant gradient: derive's step ηg/(ε + √s) with s = t·g², so step 4 over
+    step 1 is 1/2; foil: a 1/t decay (1/4). Adam on a constant gradient g = 1 for t = 1000
+    steps: its step is derive's bias-corrected adam_step with m, v from derive's moment
+    updates; foil (a named mistake): no bias correction, η·m/(√v + ε), 1.26× larger."""
     import math
 
     import numpy as np
+    import sympy as sp
 
     from numeric import optim
     lam = np.array([1.0, 100.0])
-    kappa = lam.max() / lam.min()
+    eta = 1 / lam.max()
+
+    def factor(step_size, curvature):  # derive: θ after one step on (λ/2)θ² from θ = 1
+        return ctx.exact("l2-gradient", "sgd_l2_step", G=0, theta=1,
+                         lamda=sp.nsimplify(curvature) / 2, eta=sp.nsimplify(step_size))
+
+    def count(rate):  # smallest t with |rate|^t < 1e-6
+        return math.ceil(math.log(1e-6) / math.log(abs(rate)))
+    gd_exact = max(count(factor(eta, l)) if factor(eta, l) != 0 else 1 for l in lam)
+    gd_foil = count(factor(2 / (lam.min() + lam.max()), lam.min()))
 
     def steps(make, cap=20000):
         theta = np.ones(2)
@@ -186,103 +203,163 @@ def optimizers_on_ill_conditioned_quadratic(ctx: Context) -> list:
             if np.abs(theta).max() < 1e-6:
                 return t
         return cap + 1
-
-    # derive's Adagrad step η g/(ε + √s) with the accumulator s = t·g² after t constant
-    # gradients g = 1 (ε = 0): the ratio of step 100 to step 1
-    ratio_100 = (ctx.exact("adagrad", "adagrad_step", eta=0.1, g=1, eps=0, s=100)
-                 / ctx.exact("adagrad", "adagrad_step", eta=0.1, g=1, eps=0, s=1))
-    gd_exact = math.ceil(math.log(1e-6) / math.log(1 - 1 / kappa))
-    gd = lambda: steps(lambda p: optim.SGD(p, lr=1 / lam.max()))
+    gd = lambda: steps(lambda p: optim.SGD(p, lr=eta))
 
     def faster(mu):
-        kw = {k: mu for k in _momentum_kw()}
-        mom = steps(lambda q: optim.Momentum(q, lr=1 / lam.max(), **kw))
+        mom = steps(lambda q: optim.Momentum(q, lr=eta, gamma=mu, form="heavy_ball"))
         adam = steps(lambda q: optim.Adam(q, lr=0.05))
         g = gd()
-        return (mom < g and adam < g), f"steps: GD {g}, momentum(μ={mu}) {mom}, Adam {adam}"
+        return (mom < g and adam < g), f"steps: GD {g}, heavy ball (μ = {mu}) {mom}, Adam {adam}"
+
+    ratio_4 = (ctx.exact("adagrad", "adagrad_step", eta=sp.Rational(1, 10), g=1, eps=0, s=4)
+               / ctx.exact("adagrad", "adagrad_step", eta=sp.Rational(1, 10), g=1, eps=0, s=1))
 
     def adagrad_ratio():
         theta = np.zeros(1)
-        opt = optim.Adagrad({"theta": theta}, lr=0.1)
+        opt = optim.Adagrad({"theta": theta}, lr=0.1, eps=0.0)
         moves = []
-        for _ in range(100):
+        for _ in range(4):
             before = theta.copy()
             opt.step({"theta": np.ones(1)})
             moves.append(abs(float(theta[0] - before[0])))
-        return moves[99] / moves[0]
+        return moves[3] / moves[0]
+
+    # Adam: derive's updates iterated in float64 from m = v = 0 with g = 1
+    t_adam, lr, b1, b2, eps = 1000, 0.01, 0.9, 0.999, 1e-8
+    m_sym, v_sym, step_sym = (ctx.exact_expr("adam", n) for n in
+                              ("adam_first_moment", "adam_second_moment", "adam_step"))
+    names = lambda e: sorted(e.free_symbols, key=lambda s: s.name)
+    m_next = sp.lambdify(names(m_sym), m_sym)
+    v_next = sp.lambdify(names(v_sym), v_sym)
+    step_fn = sp.lambdify(names(step_sym), step_sym)
+    kw = lambda e, **vals: {s.name: vals[s.name] for s in names(e)}
+    m = v = 0.0
+    for _ in range(t_adam):
+        m = m_next(**kw(m_sym, beta1=b1, g=1.0, m=m))
+        v = v_next(**kw(v_sym, beta2=b2, g=1.0, v=v))
+    adam_exact = step_fn(**kw(step_sym, m=m, v=v, t=t_adam, eta=lr, beta1=b1, beta2=b2,
+                              eps=eps))
+    adam_foil = -lr * m / (math.sqrt(v) + eps)
+
+    def adam_last_step():
+        theta = np.zeros(1)
+        opt = optim.Adam({"theta": theta}, lr=lr, beta1=b1, beta2=b2, eps=eps)
+        for _ in range(t_adam):
+            before = float(theta[0])
+            opt.step({"theta": np.ones(1)})
+        return float(theta[0]) - before
     return [
-        Exact("GD steps to 1e-6 (η = 1/λ_max)", gd_exact, math.ceil(gd_exact / 10), gd,
-              tol=1.5, foil_name="√κ-accelerated count"),
-        Behaviour("momentum (μ = 0.9) and Adam need fewer steps than GD", faster, 0.9, 0.0,
+        Exact("GD steps to 1e-6 (η = 1/λ_max)", gd_exact, gd_foil, gd, tol=1.5,
+              foil_name="optimal-step rate (κ−1)/(κ+1)"),
+        Behaviour("heavy ball (μ = 0.9) and Adam need fewer steps than GD", faster, 0.9, 0.0,
                   foil_name="momentum with μ = 0"),
-        Exact("Adagrad step ratio t = 100 vs 1", ratio_100, 1 / 100, adagrad_ratio,
-              tol=1e-3, foil_name="1/t decay"),
+        Exact("Adagrad step ratio t = 4 vs 1", ratio_4, ratio_4 ** 2, adagrad_ratio,
+              tol=1e-9, foil_name="1/t decay"),
+        Exact(f"Adam step at t = {t_adam}, constant gradient", adam_exact, adam_foil,
+              adam_last_step, tol=1e-12, foil_name="no bias correction"),
     ]
-
-
-def _momentum_kw():
-    import inspect
-
-    from numeric import optim
-    sig = inspect.signature(optim.Momentum.__init__).parameters
-    for name in ("mu", "momentum", "beta", "gamma"):
-        if name in sig:
-            return {name: None}
-    return {}
 
 
 @claim("ridge-limits", derivations=("ridge-limits",))
 def ridge_limits_hold(ctx: Context) -> list:
-    """θ_λ = (XᵀX + λI)⁻¹Xᵀy on a fixed random problem (float64): θ_λ → θ* as λ → 0
-    (|θ_λ − θ*| at λ = 1e-8 below 1e-6), ‖θ_λ‖ → 0 as λ → ∞, ‖θ_λ‖ decreasing and train
-    loss increasing along a grid of λ. Foil implementation: the sign error (XᵀX − λI)⁻¹,
-    whose norm increases for small λ."""
+    """derive's example X (3×2), y and its closed form θ_λ = (XᵀX + λI)⁻¹Xᵀy, the minimiser
+    of ‖Xθ − y‖² + λ‖θ‖², against numeric: SGD with weight decay λ (θ ← θ − η(g + λθ)) on
+    g = Xᵀ(Xθ − y), the gradient of ½‖Xθ − y‖², whose fixed point is the same θ_λ. Run to
+    convergence (η = 1/(s_max² + λ), 20000 steps) at λ = 10⁻⁶, 1, 100: the iterates equal
+    derive's θ_λ (to 1e-9), θ_λ at λ = 10⁻⁶ is derive's θ* (the λ → 0⁺ limit, to 1e-5) and
+    the squared norms ‖θ_λ‖² follow derive's norm2(λ), decreasing in λ. Foil (a named
+    mistake): the sign error (XᵀX − λI)⁻¹Xᵀy, i.e. θ_{−λ}."""
     import numpy as np
-    rng = np.random.default_rng(3)
-    X, y = rng.standard_normal((40, 5)), rng.standard_normal(40)
+    import sympy as sp
+    X = np.array(ctx.exact_expr("ridge-limits", "X").evalf(), dtype=float)
+    y = np.array(ctx.exact_expr("ridge-limits", "y").evalf(), dtype=float).ravel()
+    lams = (sp.Rational(1, 10**6), sp.Integer(1), sp.Integer(100))
 
-    def check(sign):
-        theta = lambda lam: np.linalg.solve(X.T @ X + sign * lam * np.eye(5), X.T @ y)
-        star = np.linalg.lstsq(X, y, rcond=None)[0]
-        grid = np.logspace(-3, 3, 25)
-        norms = [np.linalg.norm(theta(l)) for l in grid]
-        losses = [np.sum((X @ theta(l) - y) ** 2) for l in grid]
-        ok = (np.linalg.norm(theta(1e-8) - star) < 1e-6
-              and np.linalg.norm(theta(1e12)) < 1e-9 and np.all(np.diff(norms) < 0)
-              and np.all(np.diff(losses) > 0))
-        return bool(ok), f"‖θ‖ from {norms[0]:.3g} to {norms[-1]:.3g}"
-    return [Behaviour("limits, ‖θ_λ‖ ↓, loss ↑", check, +1, -1, foil_name="(XᵀX − λI)⁻¹")]
+    def theta(lam):
+        value = ctx.exact_expr("ridge-limits", "ridge_solution", **{"lambda": lam})
+        return np.array(value.evalf(30), dtype=float).ravel()
+    star = np.array(ctx.exact_expr("ridge-limits", "theta_star").evalf(30), dtype=float).ravel()
+    norm2 = [ctx.exact("ridge-limits", "norm2", **{"lambda": lam}) for lam in lams]
+    fits: dict = {}
+
+    def fitted(lam):
+        from numeric import optim
+        if lam not in fits:
+            th = np.zeros(2)
+            opt = optim.SGD({"theta": th}, lr=1 / (np.linalg.eigvalsh(X.T @ X).max()
+                                                   + float(lam)), weight_decay=float(lam))
+            for _ in range(20000):
+                opt.step({"theta": X.T @ (X @ th - y)})
+            fits[lam] = th.copy()
+        return fits[lam]
+    out = [Exact(f"θ_λ by SGD with weight decay, λ = {lam}", theta(lam), theta(-lam),
+                 lambda lam=lam: fitted(lam), tol=1e-9, foil_name="(XᵀX − λI)⁻¹Xᵀy",
+                 foil_why="" if lam < 50 else "the sign error is the named mistake; at "
+                 "λ = 100 it is far because λ dominates XᵀX (eigenvalues 4, 18)")
+           for lam in lams]
+    out.append(Exact("λ → 0⁺: θ_λ → θ*", star, np.zeros(2), lambda: fitted(lams[0]),
+                     tol=1e-5, foil_name="limits swapped (θ_λ → 0)",
+                     foil_why="a limit has no nearby wrong value: the named mistake is "
+                              "the other limit, 0"))
+    out.append(Exact("‖θ_λ‖², decreasing in λ", np.array(norm2),
+                     np.array([float(theta(-lam) @ theta(-lam)) for lam in lams]),
+                     lambda: np.array([float(fitted(lam) @ fitted(lam)) for lam in lams]),
+                     tol=1e-9, foil_name="norm of (XᵀX − λI)⁻¹Xᵀy",
+                     foil_why="the sign error is the named mistake; at λ = 100 it is far "
+                              "because λ dominates XᵀX (eigenvalues 4, 18)"))
+    return out
 
 
 @claim("standardize-whiten", derivations=("standardize-whiten",))
 def whitening_gives_identity_covariance(ctx: Context) -> list:
-    """On correlated data (2000 × 4), standardising gives column means 0 and variances 1;
-    PCA and ZCA whitening give sample covariance I (to 1e-10), and the ZCA matrix is
-    symmetric. Foil: dividing by the eigenvalues instead of their square roots."""
+    """Correlated 2-d data (2000 rows, offset 3). Standardising with numeric's BatchNorm in
+    training mode (γ = 1, β = 0, ε = 1e-300: the population mean and variance, derive's
+    convention) gives derive's (mean, mean square) = (0, 1) per column; foil (a named
+    mistake): the unbiased variance (÷ m − 1), mean square (m − 1)/m. Whitening: numeric
+    has no whitening layer, so the experiment is NumPy's eigendecomposition Σ = UΛUᵀ of
+    the sample covariance, W = UΛ^{−1/2}Uᵀ, compared with derive's closed form
+    (adj Σ + sI)/(st) at the sample a, b, c, and the whitened sample covariance WΣWᵀ
+    equals derive's whitened covariance at a, b, c (the identity); foil for both (a named
+    mistake): the unbiased covariance (÷ m − 1) against derive's population convention,
+    W·√((m − 1)/m) and covariance (m − 1)/m·I."""
     import numpy as np
+
+    from numeric.layers import BatchNorm
     rng = np.random.default_rng(5)
-    A = rng.standard_normal((4, 4))
-    X = rng.standard_normal((2000, 4)) @ A + 3.0
+    A = np.array([[1.0, 0.0], [0.8, 0.6]]) @ np.diag([2.0, 0.5])
+    X = rng.standard_normal((2000, 2)) @ A + 3.0
+    m = len(X)
+    moments = np.array(ctx.exact_expr("standardize-whiten", "standardised_moments").evalf(),
+                       dtype=float).ravel()
+
+    def standardised():
+        bn = BatchNorm(2, eps=1e-300)
+        z = bn.forward(X, train=True)
+        return np.concatenate([z.mean(0), (z ** 2).mean(0)])
+    exact_std = np.repeat(moments, 2)
+    foil_std = exact_std * np.array([1, 1, (m - 1) / m, (m - 1) / m])
     Xc = X - X.mean(0)
-    cov = Xc.T @ Xc / len(X)
+    cov = Xc.T @ Xc / m
+    abc = {"a": cov[0, 0], "b": cov[0, 1], "c": cov[1, 1]}
+    zca_exact = np.array(ctx.exact_expr("standardize-whiten", "zca_matrix", **abc).evalf(30),
+                         dtype=float)
+    white_exact = np.array(ctx.exact_expr("standardize-whiten", "whitened_covariance",
+                                          **abc).evalf(30), dtype=float)
     evals, evecs = np.linalg.eigh(cov)
 
-    def whitened(power):
-        pca = Xc @ evecs / evals ** power
-        zca_matrix = evecs @ np.diag(evals ** -power) @ evecs.T
-        zca = Xc @ zca_matrix
-        return np.concatenate([(pca.T @ pca / len(X)).ravel(), (zca.T @ zca / len(X)).ravel(),
-                               [np.abs(zca_matrix - zca_matrix.T).max()]])
-    target = np.concatenate([np.eye(4).ravel(), np.eye(4).ravel(), [0.0]])
-    foil = whitened(1.0)
-    std = (X - X.mean(0)) / X.std(0)
-    return [Exact("standardised means 0, variances 1",
-                  np.concatenate([np.zeros(4), np.ones(4)]),
-                  np.concatenate([np.zeros(4), X.var(0)]),
-                  lambda: np.concatenate([std.mean(0), std.var(0)]), tol=1e-10,
-                  foil_name="unscaled"),
-            Exact("PCA, ZCA covariance = I; ZCA symmetric", target, foil,
-                  lambda: whitened(0.5), tol=1e-10, foil_name="Λ⁻¹ instead of Λ^(−1/2)")]
+    def zca():
+        return evecs @ np.diag(evals ** -0.5) @ evecs.T
+
+    def whitened_covariance():
+        w = Xc @ zca()
+        return w.T @ w / m
+    return [Exact("BatchNorm-standardised (mean, mean square) per column", exact_std,
+                  foil_std, standardised, tol=1e-10, foil_name="unbiased variance"),
+            Exact("ZCA matrix: eigendecomposition = closed form", zca_exact,
+                  zca_exact * np.sqrt((m - 1) / m), zca, tol=1e-10,
+                  foil_name="unbiased covariance"),
+            Exact("whitened covariance", white_exact, white_exact * (m - 1) / m,
+                  whitened_covariance, tol=1e-10, foil_name="unbiased covariance")]
 
 
 @claim("resnet-variance", derivations=("resnet-variance",))
@@ -291,7 +368,10 @@ def residual_variance_growth(ctx: Context) -> list:
     he_normal_std kernel, float32 normals):
     Var x_{l+1} = 2 Var x_l (derive's block factor), so E[x_L²] = 2^L; Fixup
     (numeric.init.fixup: W₂ = 0, W₁ rescaled) keeps the factor 1. Width 2048, 6 blocks,
-    batch 32 (quick: 4 blocks, width 1024). Foils: constant (for He), 2^L (for Fixup)."""
+    batch 32 (quick: 4 blocks, width 1024). Fixup's factor 1 holds by construction at
+    initialisation (W₂ = 0): its profile checks that numeric.init.fixup starts every block
+    as the identity. Foils (named mistakes): "residual connections preserve the variance"
+    (factor 1, for He); a He-initialised last layer (2^L, for Fixup)."""
     import numpy as np
 
     from numeric import init
@@ -330,17 +410,22 @@ def residual_variance_growth(ctx: Context) -> list:
     he = [factor ** (l + 1) for l in range(blocks)]
     fix = [fixup_factor ** (l + 1) for l in range(blocks)]
     return [Profile("He residual blocks", he, [1.0] * blocks, profile(False),
-                    foil_name="constant"),
-            Profile("Fixup", fix, he, profile(True), foil_name="2^L growth")]
+                    foil_name="residual blocks preserve the variance",
+                    foil_why="the named belief is factor 1 per block; any per-block error "
+                             "compounds, so deep blocks are 2^l off"),
+            Profile("Fixup", fix, he, profile(True), foil_name="He-initialised last layer",
+                    foil_why="Fixup's blocks start as the identity (W₂ = 0), so any mistake "
+                             "in numeric.init.fixup's zero last layer shows as He's 2^l")]
 
 
-@claim("ema-bias-correction", derivations=("ema-bias-correction",))
+@claim("ema-bias-correction", derivations=("ema-bias-correction", "ema-unroll"))
 def debiased_ema_is_unbiased(ctx: Context) -> list:
     """numeric's Momentum (EMA form m ← γm + (1 − γ)g) on the constant gradient 1 with
     γ = 0.1 gives 004's 0.9, 0.99, 0.999 (derive's exact values; foil: the corrected
     values 1, 1, 1). Monte Carlo: 2¹⁸ independent coordinates with noisy gradients
-    g_t ~ N(1, 1), γ = 0.9, t = 3: E[m_3/(1 − γ³)] = 1 (foil: the raw EMA's mean
-    1 − γ³ = 0.271)."""
+    g_t ~ N(1, 1), γ = 0.9, t = 3: E[m_3/(1 − γ³)] is derive's debiasing of the EMA's
+    total weight 1 − γ³ (ema-unroll), i.e. 1. Foil (a named mistake): the off-by-one
+    correction 1 − γ^(t−1), about 1.43."""
     import numpy as np
 
     from numeric import optim
@@ -361,7 +446,12 @@ def debiased_ema_is_unbiased(ctx: Context) -> list:
     import sympy as sp
 
     from . import substitute, to_float
-    factor = to_float(substitute(debias, {"A": 1, "gamma": sp.Rational(9, 10), "t": t}))
+    g9 = sp.Rational(9, 10)
+    factor = to_float(substitute(debias, {"A": 1, "gamma": g9, "t": t}))
+    # E[A_t] for gradients of mean 1: the EMA's total weight (ema-unroll), then debiased
+    mean_raw = ctx.exact_expr("ema-unroll", "ema_weight_total", gamma=g9, T=t)
+    exact_mean = to_float(substitute(debias, {"A": mean_raw, "gamma": g9, "t": t}))
+    off_by_one = to_float(substitute(debias, {"A": mean_raw, "gamma": g9, "t": t - 1}))
 
     def sampler(n, seed):
         from ..stats.sampler import PowerSums
@@ -378,5 +468,5 @@ def debiased_ema_is_unbiased(ctx: Context) -> list:
     from ..stats.assertions import Moment
     return [Exact("EMA of [1, 1, 1], γ = 0.1", example, np.ones(3), averages, tol=1e-12,
                   foil_name="already corrected"),
-            Moment("E[m_3/(1 − γ³)], γ = 0.9", 1.0, 1 - gamma ** t, sampler, "mean",
-                   foil_name="raw EMA mean")]
+            Moment("E[m_3/(1 − γ³)], γ = 0.9", exact_mean, off_by_one, sampler, "mean",
+                   foil_name="debiased by 1 − γ^(t−1)")]
