@@ -130,9 +130,9 @@ class GradientCrosscheck:
 
     At random points drawn from ``at`` (as for ``Crosscheck``), with ``values`` the drawn
     numbers by name: ``expr`` (SymPy, lambdified by the test) must equal the gradient of the
-    scalar float64 function ``loss(x, **values)`` at ``x = point(**values)`` (an array or
-    a number; ``expr``'s entries in the order of ``x.ravel()``), or, when ``direction`` is
-    given, the directional derivative ⟨∇loss(x), direction(**values)⟩. ``rtol``/``atol``
+    scalar float64 function ``loss(x, values)`` at ``x = point(values)`` (an array or a
+    number; ``expr``'s entries in the order of ``x.ravel()``), or, when ``direction`` is
+    given, the directional derivative ⟨∇loss(x), direction(values)⟩ (``values``: a dict). ``rtol``/``atol``
     are added to the finite-difference error bound.
     """
 
@@ -504,12 +504,12 @@ class Derivation:
         key = str(wrt)
         cache: dict = {}
 
-        def loss(x: Any, **kw: Any) -> Any:
+        def loss(x: Any, kw: dict) -> Any:
             if "f" not in cache:  # lambdify (which imports SciPy) only when the test runs
                 cache["f"] = sp.lambdify(syms, f_plain, modules=["scipy", "numpy"])
             return cache["f"](*[x if n == key else kw[n] for n in names])
 
-        self.crosscheck_numeric_gradient(label, grad, loss=loss, point=lambda **kw: kw[key],
+        self.crosscheck_numeric_gradient(label, grad, loss=loss, point=lambda kw: kw[key],
                                          at=at, rtol=rtol, atol=atol, points=points)
 
     def crosscheck_numeric_gradient(self, label: str, grad: Any, *,
@@ -518,8 +518,8 @@ class Derivation:
                                     rtol: float = 1e-6, atol: float = 1e-9,
                                     points: int = 5) -> None:
         """Register: ``grad`` (SymPy) is the gradient of the float64 scalar
-        ``loss(x, **values)`` at ``x = point(**values)`` (or its derivative along
-        ``direction(**values)``); see ``GradientCrosscheck``."""
+        ``loss(x, values)`` at ``x = point(values)`` (or its derivative along
+        ``direction(values)``); see ``GradientCrosscheck``."""
         self.crosschecks.append(GradientCrosscheck(label, _sym(grad), loss, point, dict(at),
                                                    direction, rtol, atol, points))
     def erratum(self, slug: str, *, source: str, stated: str, correct: str,

@@ -226,8 +226,9 @@ def optimizers_on_ill_conditioned_quadratic(ctx: Context) -> list:
 
     # Adam: derive's updates iterated in float64 from m = v = 0 with g = 1
     t_adam, lr, b1, b2, eps = 1000, 0.01, 0.9, 0.999, 1e-8
-    m_sym, v_sym, step_sym = (ctx.exact_expr("adam", n) for n in
-                              ("adam_first_moment", "adam_second_moment", "adam_step"))
+    m_sym = ctx.exact_expr("adam", "adam_first_moment")
+    v_sym = ctx.exact_expr("adam", "adam_second_moment")
+    step_sym = ctx.exact_expr("adam", "adam_step")
     names = lambda e: sorted(e.free_symbols, key=lambda s: s.name)
     m_next = sp.lambdify(names(m_sym), m_sym)
     v_next = sp.lambdify(names(v_sym), v_sym)
