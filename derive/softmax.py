@@ -9,7 +9,6 @@ the logits being differentiated; vector identities are also proved at explicit w
 import sympy as sp
 
 from .core import Derivation
-from .reference import central_gradient
 from .registry import derivation
 
 
@@ -39,11 +38,6 @@ def _np_softmax(z):
 
     e = np.exp(z - np.max(z))
     return e / e.sum()
-
-
-def _central_gradient(f, x, h: float = 1e-5):
-    """Central differences as a column, like the SymPy Matrix it is compared with."""
-    return central_gradient(f, x, h).reshape(-1, 1)
 
 
 def _vec(kw: dict, name: str, K: int):
@@ -183,12 +177,13 @@ def softmax_jacobian(d: Derivation) -> None:
     z3, g3 = _logits(3), _logits(3, "g")
     p3 = _softmax(z3)
     pg3 = (p3.T * sp.Matrix(g3))[0, 0]
-    d.crosscheck("Jᵀg (K = 3) against central differences of ⟨g, softmax(z)⟩",
-                 sp.Matrix([p3[k] * (g3[k] - pg3) for k in range(3)]),
-                 lambda **kw: _central_gradient(
-                     lambda z: _vec(kw, "g", 3) @ _np_softmax(z), _vec(kw, "z", 3)),
-                 at={**{v: (-4.0, 4.0) for v in z3}, **{v: (-2.0, 2.0) for v in g3}},
-                 rtol=1e-6, atol=1e-9)
+    d.crosscheck_numeric_gradient(
+        "Jᵀg (K = 3) against central differences of ⟨g, softmax(z)⟩",
+        sp.Matrix([p3[k] * (g3[k] - pg3) for k in range(3)]),
+        loss=lambda z, kw: float(_vec(kw, "g", 3) @ _np_softmax(z)),
+        point=lambda kw: _vec(kw, "z", 3),
+        at={**{v: (-4.0, 4.0) for v in z3}, **{v: (-2.0, 2.0) for v in g3}},
+        rtol=1e-6, atol=1e-9)
 
 
 @derivation("softmax-ce-gradient",
