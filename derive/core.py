@@ -40,6 +40,7 @@ from sympy.core.function import AppliedUndef
 
 __all__ = [
     "Check",
+    "Claim",
     "Conclusion",
     "Crosscheck",
     "GradientCrosscheck",
@@ -82,6 +83,47 @@ class Check:
         return text
 
 
+@dataclasses.dataclass(frozen=True)
+class Claim:
+    """What a checked step compared, kept so that the step can be re-checked (and, in the
+    tests, re-checked with its claimed side perturbed, which must then fail).
+
+    ``start`` is the side the step starts from (the previous expression, with ``at``
+    substituted, or a proved identity's left side); ``claimed`` is the side the step
+    asserts. A fixed-size step keeps its ``family`` and ``sizes`` instead.
+    """
+
+    start: Any
+    claimed: Any
+    seed: str
+    domain: Mapping | None = None
+    at: Mapping | None = None
+    previous: int = 0  # index of the step the claim follows from (0: stand-alone)
+    family: Callable[[int], tuple] | None = None
+    sizes: tuple = ()
+
+    def recheck(self, perturb: Callable[[Any], Any] | None = None) -> Check:
+        """Run the step's check again, with ``perturb`` applied to the claimed side."""
+        change = perturb or (lambda e: e)
+        if self.family is not None:
+            details = []
+            for m in self.sizes:
+                a, b = self.family(m)
+                try:
+                    details.append(check_equal(a, change(_sym(b)), seed=f"{self.seed}/{m}",
+                                               domain=self.domain))
+                except RewriteError as exc:
+                    raise RewriteError(f"fails at size m = {m}: {exc}") from None
+            detail = f"m = {', '.join(map(str, self.sizes))}"
+            weakest = [c for c in details if c.method != "exact"]
+            if weakest:
+                detail += f"; at some sizes only {weakest[0].method}"
+            return Check("sizes", detail,
+                         max((c.failure_bound or 0) for c in details) or None)
+        return check_equal(self.start, change(self.claimed), seed=self.seed,
+                           domain=self.domain)
+
+
 @dataclasses.dataclass
 class Step:
     kind: str  # define | apply | rewrite | prove | sizes | conclude | note
@@ -91,6 +133,7 @@ class Step:
     check: Check
     lhs: Any = None  # what the row shows on the left of "=" (SymPy object or None)
     index: int = 0
+    claim: Claim | None = None  # what was compared (None: given, computed or decided)
 
 
 @dataclasses.dataclass
@@ -213,11 +256,23 @@ def _simplify_zero(e: Any) -> bool:
         return False
 
 
-def _sample_value(sym: sp.Symbol, rng: random.Random, n_range: int) -> sp.Rational:
+# Sample sets. Rational functions are evaluated exactly, so their symbols are drawn from a
+# large set (it is N in the Schwartz-Zippel bound). Other expressions are evaluated with
+# ``digits`` significant digits; their integer symbols (exponents, step counts, depths) are
+# drawn small, so that 2^-L, beta^t ... stay well inside the working precision, and real
+# symbols are ratios of integers up to 10^6.
+RATIONAL_RANGE = 10**6
+INTEGER_RANGE_NUMERIC = 24
+
+
+def _sample_value(sym: sp.Symbol, rng: random.Random, n_range: int,
+                  int_range: int | None = None) -> sp.Rational:
     """A random rational respecting the symbol's assumptions (positive, nonnegative ...)."""
     if sym.is_integer:
-        lo = 1 if sym.is_positive else (0 if sym.is_nonnegative else -n_range)
-        return sp.Integer(rng.randint(lo, lo + n_range))
+        k = int_range or n_range
+        lo = 1 if sym.is_positive else (0 if sym.is_nonnegative else -k)
+        hi = lo + k if lo >= 0 else k
+        return sp.Integer(rng.randint(lo, hi))
     num = rng.randint(1, n_range)
     den = rng.randint(1, n_range)
     r = sp.Rational(num, den)
@@ -227,7 +282,7 @@ def _sample_value(sym: sp.Symbol, rng: random.Random, n_range: int) -> sp.Ration
 
 
 def _sample_point(symbols: Iterable[sp.Symbol], rng: random.Random, n_range: int,
-                  domain: Mapping | None) -> dict:
+                  domain: Mapping | None, int_range: int | None = None) -> dict:
     point = {}
     for s in sorted(symbols, key=lambda t: t.name):
         if domain and s in domain:
@@ -235,7 +290,7 @@ def _sample_point(symbols: Iterable[sp.Symbol], rng: random.Random, n_range: int
             point[s] = sp.Rational(lo) + (sp.Rational(hi) - sp.Rational(lo)) * sp.Rational(
                 rng.randint(1, n_range - 1), n_range)
         else:
-            point[s] = _sample_value(s, rng, n_range)
+            point[s] = _sample_value(s, rng, n_range, int_range)
     return point
 
 
@@ -257,49 +312,152 @@ def _total_degree(e: Any) -> int:
     return deg
 
 
+class _Pole(Exception):
+    """The sampled point is a singularity of one side: it decides nothing; draw another."""
+
+
+class _Undecided(RewriteError):
+    """The difference could not be evaluated to a number at a sampled point."""
+
+
+def _finite(v: Any) -> bool:
+    return not (v.has(sp.nan) or v.has(sp.zoo) or v.has(sp.oo) or v.has(-sp.oo))
+
+
+def _exact_value(x: Any, pt: Mapping) -> Any:
+    v = sp.simplify(sp.sympify(x).subs(pt))
+    if not _finite(v):
+        raise _Pole
+    return v
+
+
+def _numeric_value(x: Any, pt: Mapping, digits: int) -> Any:
+    """``x`` at ``pt`` to ``digits`` digits: a number (real or complex), or _Undecided."""
+    val = sp.N(sp.sympify(x).subs(pt), digits)
+    if val.has(AppliedUndef) or val.free_symbols:
+        raise _Undecided(f"cannot decide the equality at {pt}: {sp.N(val, 12)} still "
+                         f"contains undefined functions or symbols")
+    if not _finite(val):
+        raise _Pole
+    re, im = val.as_real_imag()
+    if not (re.is_Number and im.is_Number):
+        raise _Undecided(f"cannot decide the equality at {pt}: {sp.N(val, 12)} is not a "
+                         f"number (an undefined function of a number?)")
+    return val
+
+
+def _magnitude(x: Any, pt: Mapping, digits: int) -> Any:
+    """|x| at ``pt`` as a number, or None when x alone is not numeric there (an undefined
+    function that cancels only in the difference)."""
+    try:
+        m = abs(_numeric_value(x, pt, digits))
+    except (_Undecided, _Pole):
+        return None
+    return m if m.is_Number else None
+
+
+def _scale(a: Any, b: Any, pt: Mapping, digits: int) -> Any:
+    """The magnitude the evaluation's rounding is relative to: the larger side and, for a
+    sum, its largest term (a side whose terms cancel to 0 is known only to about
+    10^-digits times its terms)."""
+    mags = []
+    for side in (sp.sympify(a), sp.sympify(b)):
+        mags.append(_magnitude(side, pt, digits))
+        if isinstance(side, sp.Add):
+            mags += [_magnitude(t, pt, digits) for t in side.args]
+    known = [m for m in mags if m is not None]
+    return max(known) if known else sp.Integer(1)
+
+
+def _numeric_mismatch(a: Any, b: Any, pt: Mapping, digits: int) -> Any:
+    """``a - b`` at ``pt`` if it is not zero relative to the sides' magnitude, else None.
+
+    The tolerance is 10^-(digits-10) times the larger side (or its largest term): there is
+    no absolute floor, so a small but wrong value (2^-L against 2^-(L+1)) is never accepted
+    because both are small. (Only when neither side is numeric on its own, an undefined
+    function cancelling in the difference, is the difference compared with 1.)"""
+    vd = _numeric_value(sp.sympify(a) - sp.sympify(b), pt, digits)
+    if vd == 0:
+        return None
+    tol = sp.Float(10, digits) ** (-(digits - 10))
+    return None if abs(vd) <= tol * _scale(a, b, pt, digits) else vd
+
+
+def _mismatch_at(pairs: Sequence[tuple], pt: Mapping, exact: bool, digits: int,
+                 numeric_used: list) -> Any:
+    """The first non-zero difference at ``pt`` (exactly, or numerically), else None.
+    Appends to ``numeric_used`` when an exact evaluation had to fall back to digits."""
+    for a, b in pairs:
+        if exact:
+            v = _exact_value(sp.sympify(a) - sp.sympify(b), pt)
+            if v.is_Rational:
+                if v != 0:
+                    return v
+                continue
+            # transcendental constants (erf(1/2) ...): compare numerically
+            numeric_used.append(True)
+            d = _numeric_mismatch(a, b, pt, digits)
+        else:
+            d = _numeric_mismatch(a, b, pt, digits)
+        if d is not None:
+            return sp.N(d, 12)
+    return None
+
+
+def _pairs(a: Any, b: Any) -> list[tuple]:
+    if _is_matrix(a) or _is_matrix(b):
+        return list(zip(sp.Matrix(a), sp.Matrix(b)))
+    return [(a, b)]
+
+
 def check_equal(a: Any, b: Any, *, seed: str = "", points: int = 8,
                 domain: Mapping | None = None, digits: int = 60) -> Check:
     """Establish ``a == b``; return the strongest check that passed, or raise RewriteError.
 
-    A difference that is non-zero at a sampled point is a definite failure; a difference
-    that SymPy cannot simplify to 0 but that vanishes at every sampled point passes as a
-    probabilistic check whose nature (and, for rational functions, bound) is recorded.
+    A difference that is non-zero at a sampled point is a definite failure (for
+    non-rational expressions: non-zero relative to the magnitude of the sides, beyond the
+    ``digits``-digit rounding); a difference that SymPy cannot simplify to 0 but that
+    vanishes at every sampled point passes as a probabilistic check whose nature (and, for
+    rational functions, bound) is recorded. One point is tried before ``simplify`` so that
+    a wrong step fails fast.
     """
     diff = _difference(a, b)
     entries = _entries(diff)
     if all(_cheap_zero(x) for x in entries):
         return Check("exact", "expand/cancel")
-    if all(_cheap_zero(x) or _simplify_zero(x) for x in entries):
-        return Check("exact", "simplify")
+    pairs = _pairs(a, b)
     rng = random.Random(hashlib.sha256(seed.encode()).hexdigest())
     free = set().union(*(sp.sympify(x).free_symbols for x in entries))
-    n_range = 10**6
     rational = _is_rational_function(diff)
-    for _ in range(points):
-        pt = _sample_point(free, rng, n_range, domain)
-        for x in entries:
-            v = sp.sympify(x).subs(pt)
-            if rational:
-                v = sp.nsimplify(sp.cancel(v)) if v.free_symbols else sp.simplify(v)
-                if v.is_Rational:
-                    if v != 0:
-                        raise RewriteError(_witness_text(pt, v))
-                    continue
-                rational = False  # transcendental constants (erf(1/2) ...): compare numerically
-                val = sp.N(v, digits)
-                if val.free_symbols or abs(val) > sp.Float(10) ** (-(digits - 10)):
-                    raise RewriteError(_witness_text(pt, sp.N(val, 12)))
-            else:
-                val = sp.N(v, digits)
-                if val.has(AppliedUndef) or val.free_symbols:
-                    raise RewriteError(
-                        f"cannot decide the equality at {pt}: the difference "
-                        f"{sp.N(val, 12)} still contains undefined functions or symbols")
-                if not val.is_number:
-                    raise RewriteError(f"could not evaluate difference at {pt}: {val}")
-                if abs(val) > sp.Float(10) ** (-(digits - 10)):
-                    raise RewriteError(_witness_text(pt, sp.N(val, 12)))
-    if rational:
+    n_range = RATIONAL_RANGE
+    int_range = None if rational else INTEGER_RANGE_NUMERIC
+    numeric_used: list = []
+
+    def sample(count: int, probe: bool = False) -> None:
+        done = tries = 0
+        while done < count:
+            tries += 1
+            if tries > 4 * count + 4:
+                raise RewriteError(f"could not evaluate the difference: {tries - 1} sampled "
+                                   f"points were singular")
+            pt = _sample_point(free, rng, n_range, domain, int_range)
+            try:
+                bad = _mismatch_at(pairs, pt, rational, digits, numeric_used)
+            except _Pole:
+                continue
+            except _Undecided:
+                if probe:  # let simplify try first; only a definite mismatch fails early
+                    return
+                raise
+            if bad is not None:
+                raise RewriteError(_witness_text(pt, bad))
+            done += 1
+
+    sample(1, probe=True)  # a wrong step fails here, before the (slow) simplify
+    if all(_cheap_zero(x) or _simplify_zero(x) for x in entries):
+        return Check("exact", "simplify")
+    sample(points - 1)
+    if rational and not numeric_used:
         degree = _total_degree(diff)
         bound = float((sp.Rational(degree, n_range)) ** points)
         return Check("random-rational",
@@ -399,8 +557,10 @@ class Derivation:
         prev = self._last_step()
         base = prev.expr.subs(at) if at else prev.expr
         expr = _sym(expr)
+        claim = Claim(base, expr, f"{self.slug}/{label}", domain, dict(at) if at else None,
+                      prev.index)
         try:
-            check = check_equal(base, expr, seed=f"{self.slug}/{label}", domain=domain)
+            check = claim.recheck()
         except RewriteError as exc:
             raise RewriteError(
                 f"{self.slug}: step {len(self.steps) + 1} '{label}' does not follow from "
@@ -408,17 +568,18 @@ class Derivation:
         if at:
             subs = ", ".join(f"{sp.latex(k)} = {sp.latex(v)}" for k, v in at.items())
             why = f"{why}; at ${subs}$" if why else f"at ${subs}$"
-        return self._add(Step("rewrite", label, expr, why, check, lhs))
+        return self._add(Step("rewrite", label, expr, why, check, lhs, claim=claim))
 
     def prove(self, label: str, lhs: Any, rhs: Any, why: str = "", *,
               domain: Mapping | None = None) -> Check:
         """A stand-alone identity ``lhs = rhs`` (a property of a result); checked."""
+        claim = Claim(_sym(lhs), _sym(rhs), f"{self.slug}/{label}", domain)
         try:
-            check = check_equal(lhs, rhs, seed=f"{self.slug}/{label}", domain=domain)
+            check = claim.recheck()
         except RewriteError as exc:
             raise RewriteError(f"{self.slug}: step {len(self.steps) + 1} '{label}' "
                                f"is false: {exc}") from None
-        self._add(Step("prove", label, _sym(rhs), why, check, _sym(lhs)))
+        self._add(Step("prove", label, _sym(rhs), why, check, _sym(lhs), claim=claim))
         return check
 
     def prove_true(self, label: str, statement: Any, why: str = "", *,
@@ -440,22 +601,13 @@ class Derivation:
         """``family(m)`` returns ``(lhs, rhs)`` built with explicit width m; the identity is
         proved exactly at each m in ``sizes`` (stated as such, not a proof for every m).
         ``shown`` is what the row displays (e.g. an ``Eq`` with a symbolic ``Sum``)."""
-        details = []
-        for m in sizes:
-            a, b = family(m)
-            try:
-                c = check_equal(a, b, seed=f"{self.slug}/{label}/{m}")
-            except RewriteError as exc:
-                raise RewriteError(f"{self.slug}: step {len(self.steps) + 1} '{label}' "
-                                   f"fails at size m = {m}: {exc}") from None
-            details.append(c)
-        method = "sizes"
-        weakest = [c for c in details if c.method != "exact"]
-        detail = f"m = {', '.join(map(str, sizes))}"
-        if weakest:
-            detail += f"; at some sizes only {weakest[0].method}"
-        check = Check(method, detail, max((c.failure_bound or 0) for c in details) or None)
-        self._add(Step("sizes", label, _sym(shown), why, check))
+        claim = Claim(None, None, f"{self.slug}/{label}", family=family, sizes=tuple(sizes))
+        try:
+            check = claim.recheck()
+        except RewriteError as exc:
+            raise RewriteError(f"{self.slug}: step {len(self.steps) + 1} '{label}' "
+                               f"{exc}") from None
+        self._add(Step("sizes", label, _sym(shown), why, check, claim=claim))
         return check
 
     def note(self, label: str, text: str) -> None:
@@ -473,17 +625,21 @@ class Derivation:
             raise DerivationError(
                 f"{self.slug}: conclusion '{name}' has free symbols {sorted(map(str, missing))}"
                 f" not among its args {[str(a) for a in args]}")
-        check = Check("given")
+        check, claim = Check("given"), None
         if check_previous and any(s.kind != "note" for s in self.steps):
             prev = self._last_step()
+            claim = Claim(prev.expr, expr, f"{self.slug}/{name}", previous=prev.index)
             try:
-                check = check_equal(prev.expr, expr, seed=f"{self.slug}/{name}")
+                check = claim.recheck()
             except RewriteError as exc:
                 raise RewriteError(f"{self.slug}: conclusion '{name}' does not follow from "
                                    f"step {prev.index} '{prev.label}': {exc}") from None
+            if prev.kind == "define" and _identical(prev.expr, expr):
+                # comparing a given row with its own restatement checks nothing: say so
+                check = Check("given", f"restates step {prev.index}")
         self.conclusions[name] = Conclusion(name, expr, tuple(args), why, kernel)
         self.values[name] = expr
-        return self._add(Step("conclude", name, expr, why, check, lhs))
+        return self._add(Step("conclude", name, expr, why, check, lhs, claim=claim))
 
     # ---- independent numeric checks and errata ----------------------------------------
     def crosscheck(self, label: str, expr: Any, reference: Callable[..., Any], *,
@@ -567,6 +723,14 @@ class Derivation:
 
     def __repr__(self) -> str:
         return f"<Derivation {self.slug}: {len(self.steps)} steps>"
+
+
+def _identical(a: Any, b: Any) -> bool:
+    """The same expression, up to SymPy's automatic canonical form."""
+    try:
+        return all(x == 0 for x in _entries(_difference(a, b)))
+    except (RewriteError, DerivationError):
+        return False
 
 
 def _sym(expr: Any) -> Any:

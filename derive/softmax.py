@@ -247,12 +247,13 @@ def softmax_ce_gradient(d: Derivation) -> None:
 
     z3, y3 = _logits(3), _logits(3, "y")
     p3 = _softmax(z3)
-    d.crosscheck("p·Σy − y (K = 3, unnormalised targets) against central differences of L",
-                 p3 * sum(y3) - sp.Matrix(y3),
-                 lambda **kw: _central_gradient(
-                     lambda zz: -_vec(kw, "y", 3) @ _np_log(_np_softmax(zz)), _vec(kw, "z", 3)),
-                 at={**{v: (-4.0, 4.0) for v in z3}, **{v: (0.0, 2.0) for v in y3}},
-                 rtol=1e-6, atol=1e-8)
+    d.crosscheck_numeric_gradient(
+        "p·Σy − y (K = 3, unnormalised targets) against central differences of L",
+        p3 * sum(y3) - sp.Matrix(y3),
+        loss=lambda zz, kw: float(-_vec(kw, "y", 3) @ _np_log(_np_softmax(zz))),
+        point=lambda kw: _vec(kw, "z", 3),
+        at={**{v: (-4.0, 4.0) for v in z3}, **{v: (0.0, 2.0) for v in y3}},
+        rtol=1e-6, atol=1e-8)
 
 
 @derivation("softmax-mse-gradient",
@@ -324,13 +325,13 @@ def softmax_mse_gradient(d: Derivation) -> None:
     p3 = _softmax(z3)
     e3 = p3 - sp.Matrix(y3)
     pe3 = (p3.T * e3)[0, 0]
-    d.crosscheck("p ⊙ (e − pᵀe) (K = 3) against central differences of ½‖p − y‖²",
-                 sp.Matrix([p3[k] * (e3[k] - pe3) for k in range(3)]),
-                 lambda **kw: _central_gradient(
-                     lambda zz: 0.5 * float(((_np_softmax(zz) - _vec(kw, "y", 3)) ** 2).sum()),
-                     _vec(kw, "z", 3)),
-                 at={**{v: (-4.0, 4.0) for v in z3}, **{v: (0.0, 1.0) for v in y3}},
-                 rtol=1e-6, atol=1e-9)
+    d.crosscheck_numeric_gradient(
+        "p ⊙ (e − pᵀe) (K = 3) against central differences of ½‖p − y‖²",
+        sp.Matrix([p3[k] * (e3[k] - pe3) for k in range(3)]),
+        loss=lambda zz, kw: 0.5 * float(((_np_softmax(zz) - _vec(kw, "y", 3)) ** 2).sum()),
+        point=lambda kw: _vec(kw, "z", 3),
+        at={**{v: (-4.0, 4.0) for v in z3}, **{v: (0.0, 1.0) for v in y3}},
+        rtol=1e-6, atol=1e-9)
 
 
 @derivation("sigmoid-bce-gradient", exports=("sigmoid_bce_gradient",))

@@ -58,7 +58,8 @@ def test_probabilistic_check_states_its_nature():
 
 def test_text_escaping_is_safe():
     s = escape_text("50% of {x} & y_1 # ~ ^ \\ σ² − μ $\\frac{a}{b}$")
-    assert "\\%" in s and "\\{" in s and "\\&" in s and "\\_" in s and "\\#" in s
+    assert "\\%" in s and "\\{" in s and "\\&" in s and "\\#" in s
+    assert "$y_{1}$" in s and "\\_" not in s  # y_1 is mathematics, not text
     assert "\\frac{a}{b}" in s and s.isascii()
 
 
@@ -84,3 +85,74 @@ def test_undefined_function_difference_is_refused_not_crashing():
     s = sp.Function("sigma")
     with pytest.raises(RewriteError, match="undefined"):
         check_equal(2 * s(x).diff(x), s(x).diff(x) + 1)
+
+
+def test_small_wrong_value_is_not_hidden_under_an_absolute_floor():
+    """2^-L against 2^-(L+1): both are tiny for large L, but they differ by a factor 2."""
+    L = sp.Symbol("L", integer=True, positive=True)
+    q0 = sp.Symbol("q0", positive=True)
+    with pytest.raises(RewriteError, match="difference"):
+        check_equal(q0 / 2**L, q0 / 2 ** (L + 1))
+    with pytest.raises(RewriteError):
+        check_equal(q0 * sp.exp(-50 * L), q0 * sp.exp(-50 * L) * (1 + sp.Rational(1, 997)))
+
+
+def test_relative_comparison_accepts_true_identities_of_any_magnitude():
+    L = sp.Symbol("L", integer=True, positive=True)
+    x = sp.Symbol("x", positive=True)
+    assert check_equal(sp.Rational(1, 2) ** L * sp.exp(x), sp.exp(x - L * sp.log(2))).method \
+        in ("exact", "high-precision")
+    # sides whose terms cancel to 0: the rounding is relative to the terms
+    assert check_equal(sp.log(6 * x) - sp.log(2 * x) - sp.log(3), sp.Integer(0)).method \
+        in ("exact", "high-precision")
+
+
+def test_integer_symbols_stay_representable_in_numeric_checks():
+    """1 - b^t with t up to 10^6 would round to 1 at 60 digits; t is drawn small instead."""
+    t = sp.Symbol("t", integer=True, positive=True)
+    b = sp.Symbol("b", positive=True)
+    beta = b / (1 + b)  # in (0, 1)
+    with pytest.raises(RewriteError):
+        check_equal(sp.sqrt(1 - beta**t), sp.sqrt(1 - beta**t) + beta ** (t + 200))
+    with pytest.raises(RewriteError):
+        check_equal(sp.sqrt(1 - sp.Rational(1, 2) ** t), sp.Integer(1))
+
+
+def test_checks_state_their_kind_and_bound():
+    x, y = sp.symbols("x y", real=True)
+    c = check_equal(x / (x**2 + 1) + y, y + x / (x**2 + 1) + 0 * x)
+    assert c.method == "exact"
+    c = check_equal(sp.atan(x) + sp.atan(1 / x), sp.pi / 2 * sp.sign(x))
+    assert c.method in ("exact", "high-precision")
+    if c.method == "high-precision":
+        assert "no rigorous bound" in c.describe() and c.failure_bound is None
+
+
+def test_nan_never_passes():
+    x = sp.Symbol("x", real=True)
+    with pytest.raises(RewriteError):
+        check_equal(sp.nan * x, x)
+
+
+def test_claim_recheck_and_perturbation():
+    d = Derivation("t", "t", "none")
+    x = d.symbol("x", real=True)
+    d.define("start", (x + 1) ** 2)
+    d.rewrite("expand", x**2 + 2 * x + 1, at=None)
+    step = d.steps[-1]
+    assert step.claim is not None and step.claim.recheck().method == "exact"
+    with pytest.raises(RewriteError):
+        step.claim.recheck(lambda e: e * (1 + sp.Rational(1, 997)))
+    d.rewrite("at x = 2", sp.Integer(9), at={x: 2})
+    assert d.steps[-1].claim.at == {x: 2}
+    with pytest.raises(RewriteError):
+        d.steps[-1].claim.recheck(lambda e: e + sp.Rational(1, 997))
+
+
+def test_conclusion_restating_a_definition_is_labelled_given():
+    d = Derivation("t", "t", "none")
+    x = d.symbol("x", real=True)
+    d.define("rule", 2 * x)
+    d.conclude("k", 2 * x, [x])
+    assert d.steps[-1].check.method == "given"
+    assert "restates step 1" in d.steps[-1].check.describe()
