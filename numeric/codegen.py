@@ -36,11 +36,9 @@ This is the only module of ``numeric`` that imports SymPy or derive.
 """
 from __future__ import annotations
 
-import argparse
 import inspect
 import pathlib
 import re
-import sys
 import textwrap
 from typing import Any
 
@@ -548,28 +546,3 @@ def write(directory: pathlib.Path = KERNELS_DIR) -> tuple[list[str], list[str]]:
             path.unlink()
             written.append(f"{path.name} (removed)")
     return written, errors
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--check", action="store_true",
-                        help="do not write; exit 1 naming every stale or missing kernel")
-
-
-def run(args: argparse.Namespace) -> int:
-    if args.check:
-        problems = check()
-        for p in problems:
-            print(f"codegen --check: {p}", file=sys.stderr)
-        if problems:
-            print("run `nnmath codegen` to regenerate numeric/kernels/*.py", file=sys.stderr)
-            return 1
-        print("codegen --check: every generated kernel is up to date")
-        return 0
-    written, errors = write()
-    for e in errors:
-        print(f"codegen: {e}", file=sys.stderr)
-    for name in written:
-        print(f"wrote numeric/kernels/{name}")
-    if not written:
-        print("codegen: every kernel already up to date")
-    return 1 if errors else 0

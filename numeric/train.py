@@ -4,11 +4,11 @@ The data set is generated here (``two_spirals``); the network is
 Linear → BatchNorm → ReLU → Dropout → Linear → BatchNorm → ReLU → Dropout → Linear,
 trained with Adam on mini-batches and the softmax cross-entropy, evaluated on a held-out
 split in eval mode (running BatchNorm statistics, dropout off). Everything random comes
-from one ``numpy.random.Generator`` seeded by ``--seed``.
+from one ``numpy.random.Generator`` seeded by ``seed``. The command ``nnmath train``
+(proofs/cli/train.py) parses its options and calls ``train``.
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import sys
 import time
@@ -97,28 +97,3 @@ def train(*, seed: int = 0, epochs: int = 60, hidden: int = 64, p_drop: float = 
     seconds = time.perf_counter() - start
     return Result(accuracy(model, x_train, y_train), accuracy(model, x_test, y_test), loss,
                   epochs, seconds, sum(p.size for p in model.params.values()))
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--seed", type=int, default=0, help="seed of the one Generator")
-    parser.add_argument("--epochs", type=int, default=60)
-    parser.add_argument("--hidden", type=int, default=64, help="width of both hidden layers")
-    parser.add_argument("--p-drop", type=float, default=0.1,
-                        help="dropout DROP probability (default 0.1)")
-    parser.add_argument("--lr", type=float, default=0.01, help="Adam learning rate")
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--points", type=int, default=1000, help="points per spiral")
-    parser.add_argument("--quiet", action="store_true", help="no progress lines")
-
-
-def run(args: argparse.Namespace) -> int:
-    print(f"two spirals, {2 * args.points} points (25% held out); MLP 2-{args.hidden}-"
-          f"{args.hidden}-2 with BatchNorm, ReLU, Dropout(p_drop={args.p_drop}); Adam "
-          f"lr={args.lr}, batch {args.batch}, seed {args.seed}")
-    r = train(seed=args.seed, epochs=args.epochs, hidden=args.hidden, p_drop=args.p_drop,
-              lr=args.lr, batch=args.batch, n_per_class=args.points,
-              progress=not args.quiet)
-    print(f"done: {r.epochs} epochs in {r.seconds:.1f} s, {r.n_params} parameters; "
-          f"final training loss {r.final_loss:.4f}; accuracy train {r.train_accuracy:.1%}, "
-          f"held-out {r.test_accuracy:.1%}")
-    return 0 if r.test_accuracy > 0.95 else 1

@@ -1,17 +1,23 @@
-"""The ``nnmath`` command line.
+"""The ``nnmath`` command line: every subcommand, one module each.
 
 It lives in ``proofs`` because proofs is the one package allowed to depend on both others
-(derive <- numeric.codegen; proofs -> derive, numeric). Each subcommand's module is
+(derive <- numeric.codegen; proofs -> derive, numeric). ``proofs/cli/NAME.py`` implements
+``nnmath NAME`` and exposes ``add_arguments(parser)`` and ``run(args) -> int``; it is
 imported only when that subcommand runs, so ``nnmath show`` never pays for NumPy kernels
 and ``nnmath train`` never pays for SymPy.
 
-A subcommand module exposes ``add_arguments(parser)`` and ``run(args) -> int``.
+Exit status: 0 done; 1 a claim failed, or an internal error (with its traceback: a bug,
+never disguised as bad input); 2 bad input (``UsageError`` or an argparse error), reported
+on one line before any expensive work.
 """
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
+import os
 import sys
+
 
 class UsageError(Exception):
     """Bad input from the user (an option value, an unknown slug, an unparsable expression).
@@ -22,17 +28,25 @@ class UsageError(Exception):
     """
 
 
-# name -> (module, one-line help)
+# name -> one-line help; the module is proofs.cli.<name>
 COMMANDS = {
-    "list": ("proofs.cli.catalog", "list every derivation and claim with its source"),
-    "show": ("proofs.cli.catalog", "print a derivation as text or LaTeX"),
-    "errata": ("proofs.cli.catalog", "list the statements in the sources that nnmath refutes"),
-    "codegen": ("numeric.codegen", "write (or --check) the NumPy kernels generated from derive"),
-    "verify": ("proofs.cli.verify", "run the Monte Carlo and gradient claims"),
-    "train": ("numeric.train", "train a small MLP (BatchNorm, Dropout) on two spirals"),
-    "activation": ("proofs.cli.activation", "analyse your own activation function"),
-    "gains": ("proofs.cli.gains", "derived initialisation gains vs the conventional table"),
+    "list": "list every catalog row, its source, and which parts exist",
+    "show": "print a derivation as text or LaTeX",
+    "errata": "list the statements in the sources that nnmath refutes",
+    "codegen": "write (or --check) the NumPy kernels generated from derive",
+    "verify": "run the Monte Carlo and gradient claims",
+    "train": "train a small MLP (BatchNorm, Dropout) on two spirals",
+    "activation": "analyse your own activation function",
+    "gains": "derived initialisation gains vs the conventional table",
+    "grade": "grade a class's submissions against a rubric, each in its own process",
 }
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad option raises ``UsageError`` (one line) instead of exiting."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise UsageError(message)
 
 
 def nonnegative_int(text: str) -> int:
@@ -47,44 +61,68 @@ def nonnegative_int(text: str) -> int:
 
 
 def _top_parser() -> argparse.ArgumentParser:
-    epilog = "commands:\n" + "\n".join(f"  {k:<11} {v[1]}" for k, v in COMMANDS.items())
-    parser = argparse.ArgumentParser(
+    epilog = "commands:\n" + "\n".join(f"  {k:<11} {v}" for k, v in COMMANDS.items())
+    return _Parser(
         prog="nnmath", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Machine-checked mathematics of neural-network training.",
         epilog=epilog + "\n\n`nnmath COMMAND --help` describes one command.")
-    parser.add_argument("command", choices=list(COMMANDS), metavar="COMMAND")
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in COMMANDS:
-        parser = _top_parser()
-        if not argv:
-            parser.print_help()
-            return 2
-        parser.parse_args(argv[:1])  # prints help or a clear error, exits
+    """Run ``nnmath ARGV``; return the exit status (see the module docstring)."""
+    argv = [*(sys.argv[1:] if argv is None else argv)]  # (`list` is the submodule here)
+    if not argv:
+        _top_parser().print_help()
         return 2
     name = argv[0]
-    module = importlib.import_module(COMMANDS[name][0])
-    parser = argparse.ArgumentParser(prog=f"nnmath {name}", description=COMMANDS[name][1])
-    adder = getattr(module, f"add_{name}_arguments", None) or module.add_arguments
-    runner = getattr(module, f"run_{name}", None) or module.run
-    adder(parser)
-    args = parser.parse_args(argv[1:])
     try:
-        return int(runner(args) or 0)
+        if name not in COMMANDS:
+            if name in ("-h", "--help"):
+                _top_parser().print_help()
+                return 0
+            raise UsageError(f"unknown command {name!r} (commands: {', '.join(COMMANDS)})")
+        module = importlib.import_module(f"proofs.cli.{name}")
+        parser = _Parser(prog=f"nnmath {name}", description=COMMANDS[name])
+        module.add_arguments(parser)
+        args = parser.parse_args(argv[1:])
+        status = int(module.run(args) or 0)
+        _flush()
+        return status
     except UsageError as exc:
-        print(f"nnmath {name}: error: {exc}", file=sys.stderr)
+        prog = "nnmath" if name not in COMMANDS else f"nnmath {name}"
+        print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
-    except ValueError as exc:  # bad input found past argparse: say what, exit 2
-        print(f"nnmath {name}: error: {exc}", file=sys.stderr)
-        return 2
-    except BrokenPipeError:  # e.g. `nnmath show ... | head`
+    except BrokenPipeError:  # the reader went away (`nnmath list | head -1`): stop quietly
+        _silence_stdout()
         return 0
+    except OSError as exc:
+        if exc.errno not in _OUTPUT_ERRNOS or exc.filename is not None:
+            raise  # not a failed write to stdout: a bug or a file problem, with traceback
+        _silence_stdout()  # e.g. `nnmath list > /dev/full`
+        print(f"nnmath {name}: error: cannot write the output: {exc.strerror}",
+              file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+# a write to stdout that cannot succeed: disk full, quota, file too large, device gone
+_OUTPUT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EPIPE}
+
+
+def _flush() -> None:
+    if sys.stdout is not None:
+        sys.stdout.flush()  # write errors surface here, not at interpreter exit
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, AttributeError, ValueError):
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover
