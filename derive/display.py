@@ -21,12 +21,16 @@ class Shown(sp.Symbol):
 
     def _pretty(self, printer):
         from sympy.printing.pretty.stringpict import prettyForm
-        return prettyForm(self._text)
+
+        from .prose import math_text
+        return prettyForm(math_text(self._text, getattr(printer, "forms", None)))
 
 
-_PLAIN = [(r"\\left|\\right", ""), (r"\\frac\{((?:[^{}]|\{[^{}]*\})*)\}\{((?:[^{}]|\{[^{}]*\})*)\}", r"\1/\2"), (r"\^\{T\}|\^T", "ᵀ"),
+_PLAIN = [(r"\\left|\\right", ""),
+          (r"\\frac\{((?:[^{}]|\{[^{}]*\})*)\}\{((?:[^{}]|\{[^{}]*\})*)\}", r"\1/\2"),
+          (r"\^\{T\}|\^T", "ᵀ"),
           (r"\\partial ?", "∂"), (r"\\ell", "ℓ"), (r"\\delta", "δ"), (r"\\sigma", "σ"),
-          (r"\\odot", "⊙"), (r"\\nabla", "∇"), (r"\\sum", "Σ"), (r"\\mathbf\{1\}", "1"),
+          (r"\\odot", "⊙"), (r"\\nabla", "∇"), (r"\\sum", "Σ"), (r"\\mathbf\{1\}", "𝟙"),
           (r"\\tfrac12", "½"), (r"\\\|", "‖"), (r"\\log", "log"), (r"\\lceil", "⌈"),
           (r"\\rceil", "⌉"), (r"\\left|\\right", ""), (r"\\,|\\ ", " "), (r"[{}]", "")]
 
@@ -44,17 +48,28 @@ def _command_table() -> list:
 
 _ACCENT = {"hat": "\u0302", "bar": "\u0304", "tilde": "\u0303", "dot": "\u0307"}
 _STRUCTURE = [
+    (r"\\overline\{([^{}]*)\}", r"⟨\1⟩"), (r"\\varepsilon|\\epsilon", "ε"),
+    (r"\\varphi", "φ"), (r"\\infty", "∞"), (r"\\top", "T"), (r"\\cdot", "·"),
+    (r"\\times", "×"), (r"\\dots|\\ldots|\\cdots", "…"), (r"\\le(?![a-z])", "≤"),
+    (r"\\ge(?![a-z])", "≥"), (r"\\to(?![a-z])", "→"), (r"\\in(?![a-z])", "∈"),
+    (r"\\mathbb\{E\}", "E"), (r"\\mathbb\{R\}", "ℝ"), (r"\\exp", "exp"), (r"\\max", "max"),
+    (r"\\min", "min"), (r"\\tanh", "tanh"), (r"\\ln", "ln"), (r"\\operatorname\{([^{}]*)\}", r"\1"),
     (r"\\(?:textstyle|displaystyle|scriptstyle|quad|qquad|[,;!])", ""),
     (r"\\(?:text|mathrm|operatorname|mathbf|mathit|mathcal)\{([^{}]*)\}", r"\1"),
     (r"\\sqrt\{([^{}]*)\}", r"√(\1)"),
     (r"\\(hat|bar|tilde|dot)\s*\{?([A-Za-z])\}?",
      lambda m: m.group(2) + _ACCENT[m.group(1)]),
+    (r"\\overline\{([^{}]*)\}", r"⟨\1⟩"),
 ]
 
 
-def plain(latex: str) -> str:
-    """A readable terminal form of a short LaTeX statement (for display-only symbols)."""
+def plain(latex: str, forms=None) -> str:
+    """A readable terminal form of a short LaTeX statement (for display-only symbols);
+    code names printed by SymPy's default LaTeX (``inv_{std}``) in ``forms``' notation."""
     text = latex
+    if forms is not None:
+        from .render import replace_code_names
+        text = replace_code_names(text, forms, text=True)
     for pattern, repl in _STRUCTURE + _PLAIN[:-1] + _command_table() + _PLAIN[-1:]:
         text = re.sub(pattern, repl, text)
     return text
@@ -64,3 +79,113 @@ def shown(latex: str, text: str | None = None) -> Shown:
     """A display-only symbol: ``latex`` verbatim in LaTeX, ``text`` (or a plain rendering
     of the LaTeX) in the terminal."""
     return Shown(latex, text)
+
+
+# ---- printers that apply the notation layer ------------------------------------------
+from sympy.printing.latex import LatexPrinter  # noqa: E402
+from sympy.printing.pretty.pretty import PrettyPrinter  # noqa: E402
+from sympy.printing.pretty.stringpict import prettyForm  # noqa: E402
+
+from .notation import FUNCTIONS, Forms, forms_for, to_subscript  # noqa: E402
+
+
+class NotationLatexPrinter(LatexPrinter):
+    """SymPy's LaTeX printer with symbols and function names from the notation layer."""
+
+    def __init__(self, forms: Forms, settings: dict | None = None):
+        super().__init__(settings or {})
+        self.forms = forms
+
+    def _print_Symbol(self, expr, style="plain"):
+        shown = self.forms.latex(expr.name)
+        return shown if shown is not None else super()._print_Symbol(expr, style)
+
+    def _hprint_Function(self, func: str) -> str:
+        if func in FUNCTIONS:
+            return FUNCTIONS[func][0]
+        return super()._hprint_Function(func)
+
+    def _print_IndexedBase(self, expr):
+        return self._print(expr.label)
+
+
+class NotationPrettyPrinter(PrettyPrinter):
+    """SymPy's Unicode pretty printer with the notation layer and subscript indices."""
+
+    def __init__(self, forms: Forms, settings: dict | None = None):
+        super().__init__(settings or {})
+        self.forms = forms
+
+    def _print_Symbol(self, e, bold_name=False):
+        shown = self.forms.text(e.name)
+        if shown is None and re.search(r"[\\_^{]", e.name):
+            from .prose import math_text
+            shown = math_text(plain(e.name, self.forms), self.forms)
+        return prettyForm(shown) if shown is not None else super()._print_Symbol(e, bold_name)
+
+    def _print_Function(self, e, sort=False, func_name=None, left="(", right=")"):
+        name = type(e).__name__
+        if func_name is None and name in FUNCTIONS:
+            func_name = FUNCTIONS[name][1]
+        return super()._print_Function(e, sort=sort, func_name=func_name, left=left,
+                                       right=right)
+
+    def _print_IndexedBase(self, e):
+        return self._print(e.label)
+
+    def _print_MatrixSymbol(self, e):
+        return self._print_Symbol(sp.Symbol(e.name))
+
+    def _print_Indexed(self, e):
+        base = self._print(e.base.label)
+        index = ",".join(sp.sstr(i).replace(" ", "") for i in e.indices)
+        sub = to_subscript(index.replace("-", "−"))
+        if sub is not None and base.height() == 1:
+            return prettyForm(base.s + sub)
+        return prettyForm(base.s + "[" + ", ".join(sp.sstr(i) for i in e.indices) + "]")
+
+
+def fresh_dummies(expr, *context):
+    """Rename a Sum's summation index when the same letter is free in the displayed
+    equation (``dY_i = … Σ_i …`` becomes ``Σ_k``), so that no index has two meanings."""
+    if not isinstance(expr, sp.Basic) or not expr.has(sp.Sum):
+        return expr
+    free = set(expr.free_symbols)
+    for c in context:
+        if isinstance(c, sp.Basic):
+            free |= c.free_symbols
+    taken = {s.name for s in free} | {s.name for s in expr.atoms(sp.Symbol)}
+
+    def rename(s):
+        new_limits, body = [], s.function
+        for lim in s.limits:
+            var = lim[0]
+            if var in free or any(var in o.free_symbols for o in ()):
+                letter = next((c for c in "kjlnrq" if c not in taken), None)
+                if letter is None:
+                    new_limits.append(lim)
+                    continue
+                taken.add(letter)
+                new = sp.Symbol(letter, **{k: v for k, v in var.assumptions0.items()
+                                           if k in ("integer", "positive", "nonnegative")})
+                body = body.xreplace({var: new})
+                new_limits.append((new, *lim[1:]))
+            else:
+                new_limits.append(lim)
+        return sp.Sum(body, *new_limits)
+
+    return expr.replace(lambda e: isinstance(e, sp.Sum), rename)
+
+
+def latex(expr, d=None, **settings) -> str:
+    """LaTeX of a SymPy object in derivation ``d``'s notation."""
+    return NotationLatexPrinter(forms_for(d), settings).doprint(expr)
+
+
+def pretty(expr, d=None, width: int = 80) -> str:
+    """Unicode art of a SymPy object in derivation ``d``'s notation, at most ``width``
+    columns wide (SymPy continues longer lines on the next with ↪)."""
+    printer = NotationPrettyPrinter(forms_for(d), {"use_unicode": True,
+                                                   "num_columns": max(width, 20),
+                                                   "wrap_line": True})
+    return printer.doprint(expr)

@@ -1,17 +1,30 @@
 """Output of a derivation: LaTeX fragment, standalone LaTeX document, terminal text, notebook.
 
-Justifications are prose: in LaTeX their special characters are escaped and their Unicode
-mathematics (Greek letters, −, ², ⊙ ...) mapped to LaTeX commands so that plain
-``pdflatex`` compiles the document; ``$...$`` spans inside a justification are LaTeX
-mathematics written by the author and pass through unchanged.
+What a reader sees (``full=False``, the default) differs from the record of the engine:
+
+* symbols in the document's notation (``derive.notation``), never kernel argument names;
+* prose with its mathematics typeset (``derive.prose``): no ``_``, ``^`` or braces as text;
+* every display states something: no bare True/False, no ``X = X``, no display that
+  repeats the one before; steps that only restate a result as a kernel are left out
+  (``full=True`` shows every step, with kernel names);
+* long equations broken over lines (``derive.layout``), never shrunk;
+* terminal text wrapped to the terminal's width.
 """
 from __future__ import annotations
 
+import dataclasses
+import os
 import re
+import shutil
+import textwrap
 import unicodedata
 from typing import TYPE_CHECKING, Any
 
 import sympy as sp
+from sympy.logic.boolalg import BooleanAtom
+
+from . import display, layout
+from .notation import Forms, forms_for
 
 if TYPE_CHECKING:  # pragma: no cover
     from .core import Derivation, Step
@@ -50,12 +63,14 @@ UNICODE_MATH = {
     "₃": "_{3}", "₄": "_{4}", "ₓ": "_{x}", "½": r"\tfrac12", "¼": r"\tfrac14",
     "¾": r"\tfrac34", "⅓": r"\tfrac13", "𝟙": r"\mathbf{1}", "ℒ": r"\mathcal{L}",
 }
-_TEXT_UNICODE = {"“": "``", "”": "''", "‘": "`", "’": "'", "\u00a0": "~", "é": r"\'e",
-                 "è": r"\`e", "ö": r"\"o", "ü": r"\"u", "ä": r"\"a", "§": r"\S{}"}
+_TEXT_UNICODE = {"–": "--", "—": "---", "“": "``", "”": "''", "‘": "`", "’": "'",
+                 "\u00a0": "~", "é": r"\'e", "è": r"\`e", "ö": r"\"o", "ü": r"\"u",
+                 "ä": r"\"a", "§": r"\S{}"}
 
 
-def escape_text(text: str) -> str:
-    """Escape prose for LaTeX text mode; ``$...$`` spans are kept as LaTeX mathematics."""
+def escape_plain(text: str) -> str:
+    """Escape prose for LaTeX text mode as it stands (no search for mathematics);
+    ``$...$`` spans are kept as LaTeX mathematics."""
     parts = text.split("$")
     if len(parts) % 2 == 0:  # an unmatched $: treat it as a literal dollar sign
         parts = [text.replace("$", "\uffff")]
@@ -110,211 +125,381 @@ def _unicode_in_math(math: str) -> str:
     return "".join(out)
 
 
-def latex_of(obj: Any) -> str:
-    """LaTeX for a SymPy object (or plain text in \\text{})."""
+def escape_text(text: str, forms: Forms | None = None) -> str:
+    """Prose for LaTeX text mode, its mathematics typeset in ``$...$``."""
+    from . import prose
+    return prose.latex(text, forms)
+
+
+def _code_latex_names(forms: Forms) -> list[tuple[str, str]]:
+    """(SymPy's default LaTeX of a code name, the display LaTeX), longest first: prose
+    written by the engine (``at $inv_{std} = 1$``) used SymPy's default printer."""
+    pairs = []
+    for name, (shown, _) in forms.symbols.items():
+        default = sp.latex(sp.Symbol(name))
+        if default != shown and re.search(r"[_\\{]", default):
+            pairs.append((default, shown))
+    return sorted(pairs, key=lambda p: -len(p[0]))
+
+
+def replace_code_names(math: str, forms: Forms, text: bool = False) -> str:
+    """Code names as SymPy's default LaTeX prints them (``inv_{std}``), whole tokens
+    only, replaced by their display form (LaTeX, or Unicode when ``text``)."""
+    for name, (shown_latex, shown_text) in forms.symbols.items():
+        default = sp.latex(sp.Symbol(name))
+        if default in (shown_latex, name) or not re.search(r"[_\\{]", default):
+            continue
+        pattern = r"(?<![A-Za-z\\])" + re.escape(default) + r"(?![A-Za-z])"
+        repl = shown_text if text else "{" + shown_latex + "}"
+        math = re.sub(pattern, lambda _m, r=repl: r, math)
+    return math
+
+
+def math_span_latex(math: str, forms: Forms | None = None) -> str:
+    """An authored ``$...$`` span: Unicode mapped to commands, code names in notation."""
+    if forms is not None:
+        math = replace_code_names(math, forms)
+    return _unicode_in_math(math)
+
+
+# ---- what the reader sees ------------------------------------------------------------
+@dataclasses.dataclass
+class Row:
+    """One step as shown: its number in this document, the step, and its equation
+    (left side or None, right side) or None when the step is prose only."""
+
+    number: int
+    step: Step
+    lhs: Any
+    rhs: Any
+    continued: bool = False  # "= rhs" continuing the previous display
+
+    @property
+    def has_equation(self) -> bool:
+        return self.rhs is not None
+
+
+def _is_boolean(x: Any) -> bool:
+    return x is True or x is False or isinstance(x, BooleanAtom)
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:
+        return False
+
+
+def _is_kernel_step(d: Derivation, step: Step) -> bool:
+    if step.kind != "conclude":
+        return False
+    c = d.conclusions.get(step.label)
+    return c is None or c.kernel
+
+
+def rows(d: Derivation, full: bool = False) -> list[Row]:
+    """The steps a reader sees, numbered 1, 2, ... (``full``: every step, as recorded)."""
+    out: list[Row] = []
+    last = None  # the last expression displayed
+    number = 0
+    for step in d.steps:
+        if not full and _is_kernel_step(d, step):
+            continue
+        number = step.index if full else number + 1
+        lhs, rhs = step.lhs, step.expr
+        if rhs is None or _is_boolean(rhs):
+            lhs = rhs = None
+        elif lhs is not None and _same(lhs, rhs):
+            if full:
+                pass
+            elif getattr(rhs, "is_number", False) or _same(rhs, last):
+                lhs = rhs = None  # "8 = 8": the prose states it
+            else:
+                lhs = None
+        elif lhs is None and _same(rhs, last) and not full:
+            rhs = None  # the same expression again: the justification says why
+        continued = (lhs is None and rhs is not None and step.index > 1
+                     and step.kind in ("apply", "rewrite", "conclude"))
+        if rhs is not None:
+            rhs = display.fresh_dummies(rhs, lhs)
+            last = step.expr
+        out.append(Row(number, step, lhs, rhs, continued))
+    return out
+
+
+def check_text(d: Derivation, step: Step) -> str:
+    """The check's description, its sizes named by the document's letter (B = 2, 3, 4)."""
+    text = step.check.describe()
+    letter = forms_for(d).sizes
+    if step.check.method == "sizes":
+        text = re.sub(r"\(m = ([^;)]*)", (f"({letter} = " if letter else "(sizes ") + r"\1",
+                      text)
+        text = text.replace("at fixed sizes (", "at fixed sizes, ").replace(")", "", 1) \
+            if text.count("(") == 1 else text
+    return text
+
+
+def _results(d: Derivation, full: bool) -> list[tuple[Any, Any, str]]:
+    """(left side, expression, kernel name) of each result, as the Results list shows
+    them; a reader's list names a result by the left side it was derived under."""
+    out = []
+    for c in d.conclusions.values():
+        if full:
+            out.append((None, c.expr, c.name))
+            continue
+        lhs = None
+        steps = [s for s in d.steps if s.kind == "conclude" and s.label == c.name]
+        if steps:
+            lhs = steps[0].lhs
+            for s in reversed(d.steps[:steps[0].index - 1]):
+                if lhs is not None:
+                    break
+                if s.kind in ("define", "form", "apply", "rewrite"):
+                    lhs = s.lhs
+                    if s.kind in ("define", "form"):
+                        break
+        if lhs is not None and not _same(lhs, c.expr):
+            out.append((lhs, display.fresh_dummies(c.expr, lhs), c.name))
+    return out
+
+
+def _assumption_lines(d: Derivation) -> list[tuple[str, str]]:
+    """(symbols, fact) pairs and the assumptions in words (fact '')."""
+    facts = getattr(d, "_symbol_facts", {})
+    return [(", ".join(f"${display.latex(s, d)}$" for s in syms), f) for f, syms in
+            facts.items()] + [(a, "") for a in d.assumptions]
+
+
+# ---- LaTeX ---------------------------------------------------------------------------
+def latex_of(obj: Any, d: Derivation | None = None) -> str:
+    """LaTeX for a SymPy object in the derivation's notation (or text in \\text{})."""
     if obj is None:
         return ""
     if isinstance(obj, str):
         return r"\text{" + escape_text(obj) + "}"
-    return sp.latex(obj)
+    return display.latex(obj, d)
 
 
-def _step_text(step: Step) -> str:
+def _step_text(d: Derivation, row: Row) -> str:
     """The step's number, label, justification and check, as LaTeX text."""
-    head = rf"\textbf{{({step.index}) {escape_text(step.label)}.}}"
-    why = escape_text(step.why) if step.why else ""
-    check = escape_text(step.check.describe())
-    return rf"\small {head} {why} \hfill \textit{{[{check}]}}"
+    forms = forms_for(d)
+    step = row.step
+    label = escape_text(step.label, forms) if row.number else ""
+    head = rf"\textbf{{({row.number}) {label}.}}"
+    why = escape_text(step.why, forms) if step.why else ""
+    check = escape_text(check_text(d, step), forms)
+    return rf"{head} {why} \hfill \textit{{[{check}]}}"
 
 
-def _step_equation(step: Step) -> tuple[str, str] | None:
-    """(left side, relation and right side) of the step's row, or None for prose only."""
-    if step.kind == "note" or step.expr is None:
-        return None
-    if step.lhs is not None:
-        return latex_of(step.lhs), f"= {latex_of(step.expr)}"
-    if step.kind in ("define", "apply", "rewrite", "conclude") and step.index > 1:
-        return "", f"= {latex_of(step.expr)}"
-    return "", latex_of(step.expr)
+def _equation_parts(d: Derivation, row: Row) -> tuple[str, str]:
+    left = latex_of(row.lhs, d) if row.lhs is not None else ""
+    right = latex_of(row.rhs, d)
+    relation = "= " if (left or row.continued) else ""
+    return left, relation + right
 
 
-def _row(step: Step) -> str:
-    intertext = rf"\intertext{{{_step_text(step)}}}"
-    equation = _step_equation(step)
-    if equation is None:
-        return intertext
-    left, right = equation
-    return intertext + "\n" + f"{left} &{right}"
-
-
-def latex_fragment(d: Derivation) -> str:
-    """An ``align*`` block: one row per step, each with its justification and check."""
-    rows = [_row(s) for s in d.steps]
-    body = " \\\\\n".join(rows)
-    return "\\begin{align*}\n" + body + "\n\\end{align*}\n"
+def latex_fragment(d: Derivation, full: bool = False) -> str:
+    """The derivation for pasting into an amsmath document: each step's text, then its
+    equation, broken over lines when it is long (``layout``)."""
+    out = []
+    for row in rows(d, full):
+        out.append("\\par\\noindent{\\small " + _step_text(d, row) + "}\\par\n")
+        if row.has_equation:
+            left, right = _equation_parts(d, row)
+            out.append(layout.display_math(left, right, row.lhs, row.rhs, d))
+    return "".join(out)
 
 
 def _itemize(items: list[str]) -> str:
     if not items:
         return "none stated\n"
-    return "\\begin{itemize}\n" + "".join(
-        f"  \\item {escape_text(x)}\n" for x in items) + "\\end{itemize}\n"
+    return "\\begin{itemize}\n" + "".join(f"  \\item {x}\n" for x in items) + "\\end{itemize}\n"
 
 
-# \fit{math}: displayed at natural size, or shrunk to the line width when it is wider.
-_FIT_MACRO = (
-    "\\newsavebox{\\nnmathbox}\n"
-    "\\newcommand{\\fit}[1]{\\sbox{\\nnmathbox}{$\\displaystyle #1$}%\n"
-    "  \\ifdim\\wd\\nnmathbox>\\linewidth\\resizebox{\\linewidth}{!}{\\usebox{\\nnmathbox}}%\n"
-    "  \\else\\usebox{\\nnmathbox}\\fi}\n")
+def latex_preamble(extra: str = "") -> str:
+    return ("\\documentclass[11pt]{article}\n\\usepackage[T1]{fontenc}\n"
+            "\\usepackage{amsmath,amssymb}\n\\usepackage[margin=2cm]{geometry}\n"
+            "\\usepackage{graphicx}\n" + extra)
 
 
-def _fitted(math: str) -> str:
-    return "\\begin{center}\\fit{" + math + "}\\end{center}\n"
-
-
-def _fitted_steps(d: Derivation) -> str:
-    """The steps for the standalone document: each equation shrunk to the page if needed."""
-    out = []
-    for step in d.steps:
-        out.append("\\par\\noindent{" + _step_text(step) + "}\\par\n")
-        equation = _step_equation(step)
-        if equation is not None:
-            out.append(_fitted(" ".join(part for part in equation if part)))
-    return "".join(out)
-
-
-def latex_document(d: Derivation) -> str:
-    """A complete document that plain ``pdflatex`` compiles."""
+def latex_body(d: Derivation, full: bool = False, heading: str = "paragraph") -> str:
+    """Source, assumptions, conventions, steps, results and errata (no preamble)."""
+    forms = forms_for(d)
+    assumptions = [f"{syms}: {escape_text(fact, forms)}" if fact else escape_text(syms, forms)
+                   for syms, fact in _assumption_lines(d)]
+    h = "\\" + heading
     parts = [
-        "\\documentclass[11pt]{article}\n",
-        "\\usepackage[T1]{fontenc}\n\\usepackage{amsmath,amssymb}\n",
-        "\\usepackage[margin=2cm]{geometry}\n\\usepackage{graphicx}\n", _FIT_MACRO,
-        f"\\title{{{escape_text(d.title)}}}\n",
-        f"\\author{{nnmath derivation \\texttt{{{escape_text(d.slug)}}}}}\n",
-        "\\date{}\n\\begin{document}\n\\maketitle\n",
-        f"\\noindent\\textbf{{Source:}} {escape_text(d.source)}\n\n",
-        "\\paragraph{Assumptions.}\n", _itemize(d.stated_assumptions()),
-        "\\paragraph{Conventions.}\n", _itemize(d.conventions),
-        "\\paragraph{Derivation.}\n", _fitted_steps(d),
+        f"\\noindent\\textbf{{Source:}} {escape_text(d.source, forms)}\n\n",
+        f"{h}{{Assumptions.}}\n", _itemize(assumptions),
+        f"{h}{{Conventions.}}\n", _itemize([escape_text(c, forms) for c in d.conventions]),
+        f"{h}{{Derivation.}}\n", latex_fragment(d, full),
     ]
-    if d.conclusions:
-        parts.append("\\paragraph{Results.}\n")
-        parts.extend(_fitted(
-            rf"\text{{{escape_text(c.name)}}}\left({', '.join(sp.latex(a) for a in c.args)}"
-            rf"\right) = {sp.latex(c.expr)}") for c in d.conclusions.values())
+    results = _results(d, full)
+    if results:
+        parts.append(f"{h}{{Results.}}\n")
+        for lhs, expr, name in results:
+            left = (display.latex(lhs, d) if lhs is not None else
+                    rf"\texttt{{{escape_plain(name)}}}")
+            parts.append(layout.display_math(left, "= " + display.latex(expr, d), lhs, expr, d))
     if d.errata:
-        parts.append("\\paragraph{Errata.}\n\\begin{itemize}\n")
+        parts.append(f"{h}{{Errata.}}\n\\begin{{itemize}}\n")
         for e in d.errata:
             parts.append(
-                f"  \\item \\texttt{{{escape_text(e.slug)}}} ({escape_text(e.source)}): "
-                f"the source states {escape_text(e.stated)}; correct: "
-                f"{escape_text(e.correct)}. Stated form ${sp.latex(e.stated_expr)}$, "
-                f"derived form ${sp.latex(e.correct_expr)}$.\n")
+                f"  \\item {escape_text(e.source, forms)}: the source states "
+                f"{escape_text(e.stated, forms)}; correct: {escape_text(e.correct, forms)}. "
+                f"Stated form ${display.latex(e.stated_expr, d)}$, derived form "
+                f"${display.latex(e.correct_expr, d)}$.\n")
         parts.append("\\end{itemize}\n")
-    parts.append("\\end{document}\n")
     return "".join(parts)
 
 
-_SUBSCRIPTED = re.compile(r"([^\W\d_][\w′']*(?:[_^](?:\{[^{}]*\}|[\w,′+\-−]+))+)")
+def latex_document(d: Derivation, full: bool = False) -> str:
+    """A complete document that plain ``pdflatex`` compiles."""
+    forms = forms_for(d)
+    return "".join([
+        latex_preamble(),
+        f"\\title{{{escape_text(d.title, forms)}}}\n",
+        f"\\author{{nnmath derivation \\texttt{{{escape_plain(d.slug)}}}}}\n",
+        "\\date{}\n\\begin{document}\n\\maketitle\n",
+        latex_body(d, full),
+        "\\end{document}\n",
+    ])
+
+
+# ---- notebook ------------------------------------------------------------------------
+def _mathjax_text(prose_text: str, d: Derivation | None = None) -> str:
+    """Prose for MathJax: words in \\text{} (wrapped into lines of at most 80 characters),
+    mathematics as mathematics, multi-letter names braced."""
+    from . import prose
+
+    forms = forms_for(d)
+    pieces = []
+    for k, part in enumerate(prose_text.split("$")):
+        if k % 2:
+            pieces.append((True, math_span_latex(part, forms)))
+            continue
+        for is_math, piece in prose._segments(part, forms):
+            pieces.append((is_math, prose.math_latex(piece, forms) if is_math else piece))
+    out, line = [], 0
+    for is_math, piece in pieces:
+        if is_math:
+            out.append("{" + piece + "}")
+            line += len(piece) // 2
+            continue
+        words = re.split(r"(\s+)", piece)
+        chunk = ""
+        for w in words:
+            if line + len(chunk) + len(w) > 80 and chunk.strip():
+                out.append(r"\text{" + chunk.translate(_MATHJAX_TEXT) + "}")
+                out.append(r"\\ & ")
+                chunk, line = "", 0
+            chunk += w
+        if chunk:
+            out.append(r"\text{" + chunk.translate(_MATHJAX_TEXT) + "}")
+            line += len(chunk)
+    return " ".join(out)
+
+
 _MATHJAX_TEXT = str.maketrans({"{": "(", "}": ")", "\\": "", "$": "", "%": " percent",
                                "&": "and", "#": "no.", "~": "∼", "_": " ", "^": " "})
 
 
-def _mathjax_text(prose: str) -> str:
-    """Prose for MathJax (with or without its textmacros extension): plain words in
-    \\text{}, identifiers with sub- or superscripts (y_sum, e^{z_i}) as mathematics."""
-    parts = []
-    for i, piece in enumerate(_SUBSCRIPTED.split(plain_text(prose))):
-        if i % 2:
-            parts.append(piece.replace("−", "-").replace("′", "'"))
-        elif piece:
-            parts.append(r"\text{" + piece.translate(_MATHJAX_TEXT) + "}")
-    return " ".join(parts)
-
-
-def notebook_latex(d: Derivation) -> str:
+def notebook_latex(d: Derivation, full: bool = False) -> str:
     """For Jupyter's ``_repr_latex_``: one MathJax display per step (its label,
-    justification and check as a text row above its equation), so that no display grows
-    past MathJax's input buffer."""
-    blocks = [rf"$${_mathjax_text(d.title)}$$"]
-    for step in d.steps:
-        note = f"({step.index}) {step.label}. {step.why} [{step.check.describe()}]"
-        rows = [rf"& {_mathjax_text(note)}"]
-        if step.expr is not None:
-            left = latex_of(step.lhs) if step.lhs is not None else ""
-            chained = step.kind in ("apply", "rewrite", "conclude") and step.index > 1
-            relation = "&=" if left or chained else "&"
-            rows.append(rf"{left} {relation} {latex_of(step.expr)}")
-        blocks.append("$$\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}$$")
+    justification and check as text rows above its equation)."""
+    blocks = [rf"$$\begin{{align*}}& {_mathjax_text(d.title, d)}\end{{align*}}$$"]
+    for row in rows(d, full):
+        step = row.step
+        note = f"({row.number}) {step.label}. {step.why} [{check_text(d, step)}]"
+        lines = [rf"& {_mathjax_text(note, d)}"]
+        if row.has_equation:
+            left, right = _equation_parts(d, row)
+            lines.append(rf"{left} &{right}")
+        blocks.append("$$\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}$$")
     return "\n".join(blocks)
 
 
-def _terminal_names(expr: Any) -> Any:
-    """Symbols named in LaTeX (``\\hat{Z}``, ``\\frac{...}``) renamed to plain text."""
-    from .display import Shown, plain
-
+# ---- terminal ------------------------------------------------------------------------
+def terminal_width() -> int:
+    """COLUMNS if set, else the terminal's width, else 80."""
     try:
-        latex_named = {s for s in expr.free_symbols
-                       if "\\" in s.name and not isinstance(s, Shown)}
-        if not latex_named:
-            return expr
-        return expr.xreplace({s: sp.Symbol(plain(s.name).strip()) for s in latex_named})
-    except AttributeError:  # not a SymPy object with symbols
-        return expr
+        return max(40, int(os.environ["COLUMNS"]))
+    except (KeyError, ValueError):
+        return max(40, shutil.get_terminal_size((80, 24)).columns)
 
 
-def _pretty(expr: Any, indent: str = "    ") -> str:
-    expr = _terminal_names(expr)
+def plain_text(prose_text: str, d: Derivation | None = None) -> str:
+    """Prose for terminals: mathematics in Unicode, no markup."""
+    from . import prose
+    return prose.text(prose_text, forms_for(d))
+
+
+def _pretty(expr: Any, d: Derivation, width: int, indent: str = "    ") -> str:
     try:
-        art = sp.pretty(expr, use_unicode=True, num_columns=100)
+        art = display.pretty(expr, d, width - len(indent))
     except Exception:
         art = sp.sstr(expr)
-    return "\n".join(indent + line for line in art.splitlines())
+    return "\n".join((indent + line).rstrip() for line in art.splitlines())
 
 
-def _pretty_step(s: Step) -> str:
-    if s.lhs is None:
-        return _pretty(s.expr)
+def _pretty_row(row: Row, d: Derivation, width: int) -> str:
+    if row.lhs is None:
+        art = _pretty(row.rhs, d, width - 2 if row.continued else width)
+        if row.continued:
+            lines = art.splitlines()
+            return "\n".join(("  = " if i == len(lines) // 2 else "    ") + line[4:]
+                             if False else line for i, line in enumerate(lines))
+        return art
     try:
-        return _pretty(sp.Eq(s.lhs, s.expr, evaluate=False))
+        return _pretty(sp.Eq(row.lhs, row.rhs, evaluate=False), d, width)
     except Exception:
-        return _pretty(s.lhs) + "\n    =\n" + _pretty(s.expr)
+        return (_pretty(row.lhs, d, width) + "\n    =\n" + _pretty(row.rhs, d, width))
 
 
-def plain_text(prose: str) -> str:
-    """Prose for terminals: ``$...$`` LaTeX spans turned into readable plain text."""
-    from .display import plain
-
-    parts = prose.split("$")
-    if len(parts) % 2 == 0:
-        return prose
-    return "".join(plain(p) if i % 2 else p for i, p in enumerate(parts))
+def _wrap(text_: str, width: int, indent: str = "", hang: str = "    ") -> str:
+    return textwrap.fill(text_, width=width, initial_indent=indent, subsequent_indent=hang,
+                         break_long_words=True, break_on_hyphens=False)
 
 
-def text(d: Derivation) -> str:
-    """Plain text for terminals (Unicode pretty-printing)."""
-    lines = [f"{d.slug} — {d.title}", f"source: {d.source}"]
-    if d.stated_assumptions():
+def text(d: Derivation, width: int | None = None, full: bool = False) -> str:
+    """Plain text for terminals (Unicode pretty-printing), at most ``width`` columns."""
+    width = width or terminal_width()
+    lines = [_wrap(f"{d.slug} — {plain_text(d.title, d)}", width),
+             _wrap(f"source: {plain_text(d.source, d)}", width)]
+    facts = getattr(d, "_symbol_facts", {})
+    assumptions = [", ".join(display.pretty(s, d, 1000) for s in syms) + f": {fact}"
+                   for fact, syms in facts.items()]
+    assumptions += [plain_text(a, d) for a in d.assumptions]
+    if assumptions:
         lines.append("assumptions:")
-        lines += [f"  • {plain_text(a)}" for a in d.stated_assumptions()]
+        lines += [_wrap(a, width, "  • ", "    ") for a in assumptions]
     if d.conventions:
         lines.append("conventions:")
-        lines += [f"  • {plain_text(c)}" for c in d.conventions]
+        lines += [_wrap(plain_text(c, d), width, "  • ", "    ") for c in d.conventions]
     lines.append("")
-    for s in d.steps:
-        lines.append(f"({s.index}) {plain_text(s.label)}" + (f" — {plain_text(s.why)}" if s.why else "")
-                     + f"   [{s.check.describe()}]")
-        if s.expr is not None:
-            lines.append(_pretty_step(s))
+    for row in rows(d, full):
+        s = row.step
+        head = f"({row.number}) {plain_text(s.label, d)}"
+        if s.why:
+            head += f" — {plain_text(s.why, d)}"
+        head += f"   [{plain_text(check_text(d, s), d)}]"
+        lines.append(_wrap(head, width))
+        if row.has_equation:
+            lines.append(_pretty_row(row, d, width))
         lines.append("")
-    if d.conclusions:
+    results = _results(d, full)
+    if results:
         lines.append("results:")
-        for c in d.conclusions.values():
-            lines.append(f"  {c.name}({', '.join(map(str, c.args))}) =")
-            lines.append(_pretty(c.expr, "      "))
+        for lhs, expr, name in results:
+            if lhs is None:
+                c = d.conclusions[name]
+                lines.append(_wrap(f"  {name}({', '.join(map(str, c.args))}) =", width))
+                lines.append(_pretty(expr, d, width, "      "))
+            else:
+                lines.append(_pretty(sp.Eq(lhs, expr, evaluate=False), d, width, "  "))
     if d.errata:
         lines.append("errata:")
         for e in d.errata:
-            lines.append(f"  {e.slug} ({e.source}): states {e.stated}; correct: {e.correct}")
+            lines.append(_wrap(f"{plain_text(e.source, d)}: states {plain_text(e.stated, d)}; "
+                               f"correct: {plain_text(e.correct, d)}", width, "  ", "    "))
     return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,340 @@
+"""Prose with mathematics: titles, justifications, assumptions and conventions.
+
+Authors write prose in plain Unicode with inline mathematics (``∂p_k/∂z_i = p_k(δ_ki −
+p_i)``, ``e^{z_j}``, ``Σ_k g_k``, code names such as ``inv_std``) and, occasionally,
+``$...$`` spans of LaTeX. This module finds the mathematics in a sentence and typesets it:
+
+* ``latex(text, forms)``  LaTeX text mode with every piece of mathematics in ``$...$``
+  (sub- and superscripts, Greek, code names in the document's notation), so no ``_``,
+  ``^`` or braces reach the page as text;
+* ``text(text, forms)``   Unicode for terminals: ``p_k`` as pₖ, ``x^2`` as x², code names
+  in the document's notation, no LaTeX macro names.
+
+A word is mathematics when it holds ``_``, ``^``, a Greek letter or another mathematical
+sign, an accented letter, a function call such as ``softmax(z)``, or is a code name or a
+single letter (other than the words "a", "A" and "I"); numbers and operators between two
+such words join them into one formula.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from .notation import FUNCTIONS, Forms, auto_latex, auto_text, to_subscript, to_superscript
+
+__all__ = ["latex", "math_latex", "math_text", "text"]
+
+_GREEK = "αβγδεζηθικλμνξπρστυφχψωΓΔΘΛΞΠΣΦΨΩϕℓ"
+_MATH_SIGNS = "_^∂Σ∑∏√∞⊙⊗∇∫≤≥≠≈≡∝∈→↦⇒·×±∓²³⁴¹⁰⁻⁺ⁿᵀ′ᵢⱼₖₗₘₙₜ₀₁₂₃₄𝟙𝔼ℝ‖⟨⟩⌊⌋⌈⌉"
+_OPERATORS = {"=", "−", "+", "-", "≤", "≥", "<", ">", "·", "×", "/", "→", "≈", "≠", "∝",
+              "⊙", "*", "↦", "∈", "±", ":="}
+_CALL = re.compile(r"[A-Za-z" + _GREEK + r"][′']*\(")
+_IDENT = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*")
+_NAMED_FUNCTIONS = {"exp": r"\exp", "log": r"\log", "ln": r"\ln", "sin": r"\sin",
+                    "cos": r"\cos", "tanh": r"\tanh", "max": r"\max", "min": r"\min",
+                    "det": r"\det", "sup": r"\sup", "inf": r"\inf", "lim": r"\lim",
+                    "sign": r"\operatorname{sign}", "diag": r"\operatorname{diag}",
+                    "erf": r"\operatorname{erf}", "tr": r"\operatorname{tr}",
+                    "Var": r"\operatorname{Var}", "Cov": r"\operatorname{Cov}",
+                    "argmax": r"\operatorname{arg\,max}", "std": r"\mathrm{std}"}
+_GREEK_NAMES = {"alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "zeta", "eta",
+                "theta", "iota", "kappa", "lambda", "mu", "nu", "xi", "pi", "rho", "sigma",
+                "tau", "phi", "varphi", "chi", "psi", "omega", "Gamma", "Delta", "Theta",
+                "Lambda", "Sigma", "Phi", "Psi", "Omega", "ell", "nabla", "partial"}
+_NOT_MATH_LETTERS = {"a", "A", "I"}
+
+
+def _has_accent(word: str) -> bool:
+    return any(unicodedata.combining(c) for c in unicodedata.normalize("NFD", word)
+               if not c.isascii()) and any(c.isalpha() for c in word)
+
+
+def _is_math_word(word: str, forms: Forms | None) -> bool:
+    core = word.strip("(),;:.")
+    if not core:
+        return False
+    if any(c in _MATH_SIGNS or c in _GREEK for c in core) or _has_accent(core):
+        return True
+    if _CALL.search(core):
+        return True
+    if forms is not None and core in forms.symbols and _code_like(core):
+        return True
+    if len(core) == 1 and core.isalpha() and core.isascii() and core not in _NOT_MATH_LETTERS:
+        return True
+    return bool(re.fullmatch(r"[A-Za-z]['′]+", core))
+
+
+def _code_like(name: str) -> bool:
+    """A code name, not an English word that happens to be a symbol (mean, var)."""
+    return "_" in name or any(c.isdigit() for c in name) or name in {
+        "eps", "xhat", "xc", "htilde", "lamda", "varepsilon"}
+
+
+def _is_joiner(word: str) -> bool:
+    return word in _OPERATORS or bool(re.fullmatch(r"[−-]?\d+(\.\d+)?[,;:.)]*", word))
+
+
+def _segments(prose: str, forms: Forms | None) -> list[tuple[bool, str]]:
+    """The prose cut into (is_math, piece) runs; whitespace stays in the pieces."""
+    tokens = re.split(r"(\s+)", prose)
+    words = [(t, not t.strip(), _is_math_word(t, forms) if t.strip() else False)
+             for t in tokens]
+    out: list[tuple[bool, str]] = []
+    i = 0
+    n = len(words)
+    while i < n:
+        tok, _space, math = words[i]
+        if not math:
+            out.append((False, tok))
+            i += 1
+            continue
+        # extend over (space, joiner/math) pairs while a math word follows
+        j = i
+        end = i
+        while j + 2 < n:
+            nxt = words[j + 2]
+            if words[j + 1][1] and (nxt[2] or _is_joiner(nxt[0])):
+                j += 2
+                if nxt[2] or _joinable_end(words, j):
+                    end = j
+            else:
+                break
+        # trailing joiners only if a math word comes after them
+        piece = "".join(w[0] for w in words[i:end + 1])
+        out.extend(_trim(piece))
+        i = end + 1
+    return out
+
+
+def _joinable_end(words: list, j: int) -> bool:
+    """A number may end a formula when an operator precedes it (``n = 2``)."""
+    tok = words[j][0].rstrip(",;:.)")
+    prev = words[j - 2][0] if j >= 2 else ""
+    return bool(re.fullmatch(r"[−-]?\d+(\.\d+)?", tok)) and prev in _OPERATORS
+
+
+def _trim(piece: str) -> list[tuple[bool, str]]:
+    """Move unbalanced parentheses and trailing punctuation out of a formula."""
+    lead = ""
+    while piece.startswith("(") and piece.count("(") > piece.count(")"):
+        lead += "("
+        piece = piece[1:]
+    tail = ""
+    while piece and (piece[-1] in ",;:." or
+                     (piece[-1] == ")" and piece.count(")") > piece.count("("))):
+        if piece.endswith("..") or piece.endswith("…"):
+            break
+        tail = piece[-1] + tail
+        piece = piece[:-1]
+    out = []
+    if lead:
+        out.append((False, lead))
+    if piece:
+        out.append((True, piece))
+    if tail:
+        out.append((False, tail))
+    return out
+
+
+# ---- one formula -> LaTeX ------------------------------------------------------------
+def _group(s: str, i: int) -> tuple[str, int]:
+    """The argument of ``_`` or ``^`` at s[i:]: a braced group or a run of letters and
+    digits (a lone sign such as ``−`` followed by one); returns (argument, next index)."""
+    if i < len(s) and s[i] == "{":
+        depth = 0
+        for j in range(i, len(s)):
+            depth += {"{": 1, "}": -1}.get(s[j], 0)
+            if depth == 0:
+                return s[i + 1:j], j + 1
+        return s[i + 1:], len(s)
+    if i < len(s) and s[i] == "(":
+        depth = 0
+        for j in range(i, len(s)):
+            depth += {"(": 1, ")": -1}.get(s[j], 0)
+            if depth == 0:
+                return s[i + 1:j], j + 1
+    m = re.match(r"[−-]?(?:[A-Za-z0-9]+|[" + _GREEK + r"∞*′])", s[i:])
+    if m:
+        return m.group(0), i + m.end()
+    return (s[i], i + 1) if i < len(s) else ("", i)
+
+
+def math_latex(s: str, forms: Forms | None = None) -> str:
+    """One formula written in prose (``p_k(δ_ki − p_i)``) as LaTeX math."""
+    from .render import UNICODE_MATH, _accented
+
+    out: list[str] = []
+    i = 0
+    while i < len(s):
+        c = s[i]
+        if c == "\\":  # an authored LaTeX command
+            m = re.match(r"\\[A-Za-z]+|\\.", s[i:])
+            tok = m.group(0) if m else c
+            out.append(tok)
+            i += len(tok)
+            continue
+        m = _IDENT.match(s, i) if c.isascii() and c.isalpha() else None
+        if m:
+            name = m.group(0)
+            shown = _ident_latex(name, forms)
+            if shown is None:  # not a code name: the head only, then _ is a subscript
+                head = re.match(r"[A-Za-z][A-Za-z0-9]*", name).group(0)
+                shown = _word_latex(head, s, i + len(head))
+                i += len(head)
+            else:
+                i += len(name)
+            out.append(shown)
+            continue
+        if c in "_^":
+            arg, i = _group(s, i + 1)
+            if re.fullmatch(r"[A-Za-z]{1,2}|[A-Za-z]?\d+", arg):
+                inner = arg  # indices: italic letters
+            elif c == "_" and re.fullmatch(r"[A-Za-z]{3,}", arg):
+                inner = rf"\mathrm{{{arg}}}"
+            else:
+                inner = math_latex(arg, forms)
+            out.append(c + "{" + inner + "}")
+            continue
+        if c == "{":
+            out.append(r"\{")
+        elif c == "}":
+            out.append(r"\}")
+        elif c in "%#&$":
+            out.append("\\" + c)
+        elif c == "~":
+            out.append(r"\sim ")
+        elif c == "…" or s.startswith("..", i):
+            out.append(r"\dots ")
+            if c == ".":
+                i += 1
+        elif c == "Σ" and s[i + 1:i + 2] in ("_", " "):
+            out.append(r"\sum")
+        elif c in UNICODE_MATH:
+            cmd = UNICODE_MATH[c]
+            out.append(cmd + (" " if cmd[-1:].isalpha() else ""))
+        elif _accented(c):
+            out.append(_accented(c))
+        elif unicodedata.combining(c) and out:
+            from .render import _ACCENTS
+            acc = _ACCENTS.get(ord(c))
+            if acc:
+                out[-1] = f"{acc}{{{out[-1].strip()}}}"
+        elif c in "“”‘’":
+            out.append("'" if c in "’′" else "")
+        else:
+            out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def _ident_latex(name: str, forms: Forms | None) -> str | None:
+    """A code name (``inv_std``, ``n_in``) in the document's notation, else None."""
+    if forms is not None and name in forms.symbols and _code_like(name):
+        return forms.symbols[name][0]
+    if name in FUNCTIONS:
+        return FUNCTIONS[name][0]
+    if "_" in name:
+        head, _, sub = name.partition("_")
+        if (len(head) > 1 and head not in _GREEK_NAMES) or len(sub) > 2:
+            return auto_latex(name)
+    return None
+
+
+def _word_latex(word: str, s: str, after: int) -> str:
+    """A run of letters: a function name, Greek name, single letter or upright word."""
+    if word in _NAMED_FUNCTIONS:
+        return _NAMED_FUNCTIONS[word] + " "
+    if word in _GREEK_NAMES:
+        return "\\" + ("varepsilon" if word == "epsilon" else word) + " "
+    if len(word) <= 2:
+        return word  # a letter, or a product of two (pp, Jx)
+    if re.fullmatch(r"[A-Za-z]\d+", word):
+        return f"{word[0]}_{{{word[1:]}}}"
+    return rf"\mathrm{{{word}}}"
+
+
+# ---- one formula -> Unicode text -----------------------------------------------------
+def math_text(s: str, forms: Forms | None = None) -> str:
+    """One formula written in prose as Unicode text: ``p_k`` → pₖ, ``x^2`` → x²,
+    ``e^{z_j}`` → exp(zⱼ), code names in the document's notation."""
+    out: list[str] = []
+    i = 0
+    while i < len(s):
+        c = s[i]
+        m = _IDENT.match(s, i) if c.isascii() and c.isalpha() else None
+        if m:
+            name = m.group(0)
+            shown = None
+            if forms is not None and name in forms.symbols and _code_like(name):
+                shown = forms.symbols[name][1]
+            elif "_" in name:
+                head, _, sub = name.partition("_")
+                if (len(head) > 1 and head not in _GREEK_NAMES) or len(sub) > 2:
+                    shown = auto_text(name)
+            if shown is None:
+                head = re.match(r"[A-Za-z][A-Za-z0-9]*", name).group(0)
+                out.append(head)
+                i += len(head)
+            else:
+                out.append(shown)
+                i += len(name)
+            continue
+        if c in "_^":
+            arg, j = _group(s, i + 1)
+            inner = math_text(arg, forms)
+            table = to_subscript if c == "_" else to_superscript
+            small = table(inner.replace(" ", ""))
+            if small is not None:
+                out.append(small)
+            elif c == "^" and out and out[-1] == "e":
+                out[-1] = f"exp({inner})"
+            elif c == "_":
+                out.append(f"[{inner}]")
+            else:
+                out.append(f"^({inner})" if len(inner) > 1 else "^" + inner)
+            i = j
+            continue
+        if c in "{}":
+            i += 1
+            continue
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+# ---- whole sentences ------------------------------------------------------------------
+def latex(prose: str, forms: Forms | None = None) -> str:
+    """A sentence for LaTeX text mode, its mathematics in ``$...$``."""
+    from .render import escape_plain, math_span_latex
+
+    parts = prose.split("$")
+    if len(parts) % 2 == 0:
+        parts = [prose.replace("$", "\uffff")]
+    out = []
+    for k, part in enumerate(parts):
+        if k % 2:
+            out.append("$" + math_span_latex(part, forms) + "$")
+            continue
+        for is_math, piece in _segments(part, forms):
+            if is_math:
+                out.append("$" + math_latex(piece, forms) + "$")
+            else:
+                out.append(escape_plain(piece))
+    return "".join(out)
+
+
+def text(prose: str, forms: Forms | None = None) -> str:
+    """A sentence for terminals: mathematics in Unicode, no markup."""
+    from .display import plain
+
+    parts = prose.split("$")
+    if len(parts) % 2 == 0:
+        parts = [prose]
+    out = []
+    for k, part in enumerate(parts):
+        if k % 2:
+            out.append(math_text(plain(part, forms), forms))
+            continue
+        for is_math, piece in _segments(part, forms):
+            out.append(math_text(piece, forms) if is_math else piece)
+    return "".join(out)
