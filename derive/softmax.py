@@ -163,7 +163,8 @@ def softmax_jacobian(d: Derivation) -> None:
     gv = sp.MatrixSymbol("g", sp.Symbol("K"), 1)
     d.prove_for_sizes("vector–Jacobian product", sp.Eq(shown(r"J^{T} g"),
                       sp.HadamardProduct(pv, gv - sp.MatrixSymbol(r"(p^{T} g) \mathbf{1}",
-                                                                  sp.Symbol("K"), 1))),
+                                                                  sp.Symbol("K"), 1)),
+                      evaluate=False),
                       vjp, why="the backward pass needs Jᵀg for an upstream gradient g")
     p, g = d.symbol("p", positive=True), d.symbol("g", real=True)
     p_dot_g = d.symbol("p_dot_g", real=True)
