@@ -11,7 +11,6 @@ import functools
 import sympy as sp
 
 from .core import Derivation
-from .reference import central_gradient
 from .registry import derivation
 from .display import shown
 
@@ -95,38 +94,37 @@ def _tanh_version(expr):
     return expr.replace(Sigma, sp.tanh).replace(SIGMA_PRIME, lambda a: 1 - sp.tanh(a) ** 2)
 
 
-def _numpy_mlp_gradient(widths: tuple, kw: dict, h: float = 1e-6):
-    """Central differences of ℓ = gᵀ tanh(... tanh(W_1 x + b_1) ...) in every W_i, b_i."""
+def _mlp_parameters(widths: tuple, kw: dict):
+    """Every W_i entry (row-major, i = 1..L), then every b_i entry: the order of the
+    stacked symbolic gradient."""
     import numpy as np
 
     L = len(widths) - 1
-    get = {k: float(v) for k, v in kw.items()}
-    W = [None] + [np.array([[get[f"W{i}_{r + 1}{c + 1}"] for c in range(widths[i - 1])]
-                            for r in range(widths[i])]) for i in range(1, L + 1)]
-    b = [None] + [np.array([get[f"b{i}_{r + 1}"] for r in range(widths[i])])
-                  for i in range(1, L + 1)]
-    x = np.array([get[f"x_{r + 1}"] for r in range(widths[0])])
-    g = np.array([get[f"g_{r + 1}"] for r in range(widths[-1])])
+    names = [f"W{i}_{r + 1}{c + 1}" for i in range(1, L + 1) for r in range(widths[i])
+             for c in range(widths[i - 1])]
+    names += [f"b{i}_{r + 1}" for i in range(1, L + 1) for r in range(widths[i])]
+    return np.array([float(kw[n]) for n in names])
 
-    def loss():
-        a = x
-        for i in range(1, L + 1):
-            a = np.tanh(W[i] @ a + b[i])
-        return g @ a
 
-    out = []
-    for arrays in (W, b):
-        for i in range(1, L + 1):
-            arr = arrays[i]
-            for idx in np.ndindex(arr.shape):
-                keep = arr[idx]
-                arr[idx] = keep + h
-                up = loss()
-                arr[idx] = keep - h
-                dn = loss()
-                arr[idx] = keep
-                out.append((up - dn) / (2 * h))
-    return np.array(out).reshape(-1, 1)
+def _numpy_mlp_loss(widths: tuple, p, kw: dict) -> float:
+    """ℓ = gᵀ tanh(... tanh(W_1 x + b_1) ...) with the parameters p in _mlp_parameters' order
+    (the test suite differentiates it numerically)."""
+    import numpy as np
+
+    L = len(widths) - 1
+    W, b, k = [], [], 0
+    for i in range(1, L + 1):
+        n = widths[i] * widths[i - 1]
+        W.append(np.asarray(p[k:k + n]).reshape(widths[i], widths[i - 1]))
+        k += n
+    for i in range(1, L + 1):
+        b.append(np.asarray(p[k:k + widths[i]]))
+        k += widths[i]
+    a = np.array([float(kw[f"x_{r + 1}"]) for r in range(widths[0])])
+    g = np.array([float(kw[f"g_{r + 1}"]) for r in range(widths[-1])])
+    for Wi, bi in zip(W, b):
+        a = np.tanh(Wi @ a + bi)
+    return float(g @ a)
 
 
 @derivation("mlp-backprop", exports=("layer_jacobian", "weight_gradient_entry"))
@@ -216,9 +214,11 @@ def mlp_backprop(d: Derivation) -> None:
     tanh_expr = _tanh_version(_stack([*(net["delta"][i] * net["h"][i - 1].T
                                         for i in (1, 2, 3)), *net["delta"][1:]]))
     symbols = sorted(tanh_expr.free_symbols, key=lambda s: s.name)
-    d.crosscheck("backprop with σ = tanh against central differences of ℓ in every W_i, b_i",
-                 tanh_expr, lambda **kw: _numpy_mlp_gradient(widths, kw),
-                 at={s: (-1.0, 1.0) for s in symbols}, rtol=1e-6, atol=1e-9)
+    d.crosscheck_numeric_gradient(
+        "backprop with σ = tanh against central differences of ℓ in every W_i, b_i",
+        tanh_expr, loss=lambda p, kw: _numpy_mlp_loss(widths, p, kw),
+        point=lambda kw: _mlp_parameters(widths, kw), at={s: (-1.0, 1.0) for s in symbols},
+        rtol=1e-6, atol=1e-9)
 
 
 def _sigmoid(t):
@@ -321,9 +321,9 @@ def constant_init_symmetry(d: Derivation) -> None:
         SIGMA_PRIME, lambda a: _sigmoid(a) * (1 - _sigmoid(a)))
     y, b2 = _col("y", 2), _col("b2", 2)
     at = {s: (-1.0, 1.0) for s in (c1, c2, dd, u1, u2, *x, *y, *b2)}
-    d.crosscheck("∂ℓ/∂W_1 at a constant start (σ = sigmoid) against central differences",
-                 G1_num, lambda **kw: _numpy_symmetric_gradient(kw), at=at,
-                 rtol=1e-6, atol=1e-9)
+    d.crosscheck_numeric_gradient(
+        "∂ℓ/∂W_1 at a constant start (σ = sigmoid) against central differences", G1_num,
+        loss=_numpy_symmetric_loss, point=_symmetric_W1, at=at, rtol=1e-6, atol=1e-9)
 
 
 _SYM_START = sp.symbols("c_1 c_2 d u_1 u_2 eta", real=True)
@@ -380,23 +380,25 @@ def _zero_init(m: int, activation: str) -> dict:
     return out
 
 
-def _numpy_symmetric_gradient(kw: dict, h: float = 1e-6):
-    """Float64 central differences of ℓ in W_1 for the sigmoid network at the symmetric
-    start described in constant-init-symmetry."""
+def _symmetric_W1(kw: dict):
+    """W_1 at the symmetric start: three identical rows (c_1, c_2)."""
     import numpy as np
 
-    W1 = np.array([[kw["c_1"], kw["c_2"]]] * 3, dtype=float)
+    return np.array([[kw["c_1"], kw["c_2"]]] * 3, dtype=float)
+
+
+def _numpy_symmetric_loss(W, kw: dict) -> float:
+    """ℓ(W_1) of the sigmoid network of constant-init-symmetry, the rest at the symmetric
+    start (differentiated numerically by the test suite)."""
+    import numpy as np
+
     b1 = np.full(3, kw["d"], dtype=float)
     W2 = np.array([[kw["u_1"]] * 3, [kw["u_2"]] * 3], dtype=float)
     x = np.array([kw["x_1"], kw["x_2"]])
     y = np.array([kw["y_1"], kw["y_2"]])
     b2 = np.array([kw["b2_1"], kw["b2_2"]])
-
-    def loss(W):
-        hidden = 1 / (1 + np.exp(-(W @ x + b1)))
-        return 0.5 * np.sum((W2 @ hidden + b2 - y) ** 2)
-
-    return central_gradient(loss, W1, h)
+    hidden = 1 / (1 + np.exp(-(W @ x + b1)))
+    return float(0.5 * np.sum((W2 @ hidden + b2 - y) ** 2))
 
 
 @derivation("same-sign-gradients", exports=("neuron_weight_gradient",))
@@ -443,25 +445,17 @@ def same_sign_gradients(d: Derivation) -> None:
     t = sp.Symbol("t", real=True)
     zt = (w.T * a)[0, 0] + bias
     dl = (sp.tanh(zt) - t) * (1 - sp.tanh(zt) ** 2)
-    d.crosscheck("δ·a for ℓ = ½(tanh z − t)² against central differences in w",
-                 dl * a, lambda **kw: _numpy_neuron_gradient(kw),
+    d.crosscheck_numeric_gradient(
+                 "δ·a for ℓ = ½(tanh z − t)² against central differences in w",
+                 dl * a, loss=_numpy_neuron_loss,
+                 point=lambda kw: [kw[f"w_{j}"] for j in (1, 2, 3)],
                  at={**{s: (-1.0, 1.0) for s in (*w, bias, t)}, **{s: (0.0, 2.0) for s in a}},
                  rtol=1e-6, atol=1e-9)
 
 
-def _numpy_neuron_gradient(kw: dict, h: float = 1e-6):
+def _numpy_neuron_loss(w, kw: dict) -> float:
+    """ℓ(w) = ½(tanh(w·a + b) − t)² (differentiated numerically by the test suite)."""
     import numpy as np
 
-    w = np.array([kw[f"w_{j}"] for j in (1, 2, 3)], dtype=float)
     a = np.array([kw[f"a_{j}"] for j in (1, 2, 3)], dtype=float)
-
-    def loss(v):
-        return 0.5 * (np.tanh(v @ a + kw["b"]) - kw["t"]) ** 2
-
-    out = []
-    for j in range(3):
-        up, dn = w.copy(), w.copy()
-        up[j] += h
-        dn[j] -= h
-        out.append((loss(up) - loss(dn)) / (2 * h))
-    return np.array(out).reshape(-1, 1)
+    return float(0.5 * (np.tanh(np.asarray(w) @ a + kw["b"]) - kw["t"]) ** 2)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sympy as sp
 
 from ..core import Derivation
-from ..reference import central_gradient
 from ..registry import derivation
 from ._common import _BETA, _EPS, _GAMMA, _I, _S, _bn_chain_form, _bn_compact_form, _bn_eq37_form, _bn_gradient, _centred, _col, _mean, _no_roots, _np, _np_batch, _np_bn, _plain, _samples, _stats, _sym_kw
 
@@ -377,31 +376,32 @@ def batchnorm_backward(d: Derivation) -> None:
            gamma: S["gamma"], inv_std: 1 / sp.sqrt(nu_m + S["eps"])}
     kernel = sp.Matrix([compact.subs({**sub, g: gk, xhat: zk}) for gk, zk in zip(masked, Z)])
 
-    def relu_loss_gradient(**kw):
+    def relu_loss(y, kw):
         np = _np()
         G = _np_batch(kw, "G", 4)
-
-        def loss(y):
-            return float(G @ np.maximum(_np_bn(y, kw["gamma"], kw["beta"], kw["eps"]), 0.0))
-
-        return _col(central_gradient(loss, _np_batch(kw, "Y", 4)))
+        return float(G @ np.maximum(_np_bn(y, kw["gamma"], kw["beta"], kw["eps"]), 0.0))
 
     at = {**{S[n]: (-2.0, 2.0) for n in names}, S["gamma"]: (0.5, 2.0),
           S["beta"]: (-0.5, 0.5), S["eps"]: (1e-3, 0.5)}
-    d.crosscheck("kernel through ReLU (000 §2.3) vs central differences of a NumPy forward, "
-                 "B = 4", kernel, relu_loss_gradient, at=at, rtol=1e-5, atol=1e-7)
+    d.crosscheck_numeric_gradient(
+        "kernel through ReLU (000 §2.3) vs central differences of a NumPy forward, B = 4",
+        kernel, loss=relu_loss, point=lambda kw: _np_batch(kw, "Y", 4), at=at, rtol=1e-5,
+        atol=1e-7)
 
     eps_term = S["gamma"] * S["eps"] / (nu_m + S["eps"]) ** sp.Rational(3, 2) * sp.Add(
         *[S[f"G_{k}"] * Z[k - 1] for k in range(1, 5)])
 
-    def eps_term_numeric(**kw):
-        np = _np()
-        y, G = _np_batch(kw, "Y", 4), _np_batch(kw, "G", 4)
-        grad = central_gradient(lambda v: float(G @ _np_bn(v, kw["gamma"], 0.0, kw["eps"])), y)
-        return float(grad @ ((y - y.mean()) / np.sqrt(y.var() + kw["eps"])))
+    def bn_loss(v, kw):
+        return float(_np_batch(kw, "G", 4) @ _np_bn(v, kw["gamma"], 0.0, kw["eps"]))
 
-    d.crosscheck("Σ dY·$\\hat Z$ against central differences (ε term)", eps_term, eps_term_numeric,
-                 at={**at, S["eps"]: (0.05, 0.5)}, rtol=1e-4, atol=1e-7)
+    def zhat(kw):
+        y = _np_batch(kw, "Y", 4)
+        return (y - y.mean()) / _np().sqrt(y.var() + kw["eps"])
+
+    d.crosscheck_numeric_gradient(
+        "Σ dY·$\\hat Z$ against central differences (ε term)", eps_term, loss=bn_loss,
+        point=lambda kw: _np_batch(kw, "Y", 4), direction=zhat,
+        at={**at, S["eps"]: (0.05, 0.5)}, rtol=1e-4, atol=1e-7)
 
 
 # =====================================================================================

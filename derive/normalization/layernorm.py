@@ -4,7 +4,6 @@ from __future__ import annotations
 import sympy as sp
 
 from ..core import Derivation
-from ..reference import central_gradient
 from ..registry import derivation
 from ._common import _EPS, _S, _centred, _col, _mean, _no_roots, _np, _np_batch, _plain, _stats, _sym_kw
 
@@ -92,7 +91,11 @@ def layernorm_backward(d: Derivation) -> None:
                  r"gamma = γ_j, g_mean = $(1/D)\sum_k \gamma_k g_k$, g_xhat_mean = "
                  r"$(1/D)\sum_k \gamma_k g_k \hat x_k$, inv_std = $1/\sqrt{\sigma^2+\varepsilon}$")
 
-    def autodiff_vs_form(m):
+    form = inv_std * (gamma * g - g_mean - xhat * g_xhat_mean)
+
+    def autodiff_vs_kernel(m):
+        """SymPy's derivative of the size-m row loss, and the kernel form applied to each
+        feature j with the row reductions of that same size-m row."""
         x, gs, gams = _plain("x", m), _plain("g", m), _plain("gamma", m)
         mu = sp.Add(*x) / m
         nu = sp.expand(sp.Add(*[(a - mu) ** 2 for a in x]) / m)
@@ -104,23 +107,27 @@ def layernorm_backward(d: Derivation) -> None:
         grad = grad.xreplace(dict(zip(x, [M + ck for ck in c])))
         Z = [ck / _S for ck in c]
         u = [gk * gm for gk, gm in zip(gs, gams)]
-        u_mean, uz_mean = _mean(u), _mean([a * b for a, b in zip(u, Z)])
-        return grad, sp.Matrix([(uk - u_mean - zk * uz_mean) / _S for uk, zk in zip(u, Z)])
+        reductions = {g_mean: _mean(u), g_xhat_mean: _mean([a * b for a, b in zip(u, Z)]),
+                      inv_std: 1 / _S}
+        kernel = sp.Matrix([form.subs({g: gs[k], gamma: gams[k], xhat: Z[k], **reductions})
+                            for k in range(m)])
+        return grad, kernel
 
     j, D = sp.Symbol("j", integer=True), sp.Symbol("D", integer=True, positive=True)
-    ub, zb = sp.IndexedBase(r"(\gamma g)"), sp.IndexedBase(r"\hat{x}")
-    d.prove_for_sizes("SymPy's derivative along a row",
-                      sp.Eq(sp.Symbol(r"\frac{\partial \ell}{\partial x_{j}}"),
-                            (ub[j] - sp.Sum(ub[j], (j, 1, D)) / D
-                             - zb[j] * sp.Sum(ub[j] * zb[j], (j, 1, D)) / D)
-                            / sp.Symbol(r"\sqrt{\sigma^2+\varepsilon}")),
-                      autodiff_vs_form,
-                      why="the batchnorm-backward algebra with the batch index replaced by "
-                          "the feature index and γ g in place of γ·g; sizes are D")
-    d.define("elementwise form", inv_std * (gamma * g - g_mean - xhat * g_xhat_mean),
-             "the row reductions are named arguments", lhs=sp.Symbol(r"\frac{\partial \ell}"
-                                                                     r"{\partial x_{j}}"))
-    d.conclude("layernorm_backward_input", inv_std * (gamma * g - g_mean - xhat * g_xhat_mean),
+    xs, ys, betas, gams = (sp.IndexedBase(n) for n in ("x", "y", "beta", r"\gamma"))
+    row_mean, row_var = sp.Symbol(r"\mu"), sp.Symbol(r"\sigma^{2}", nonnegative=True)
+    d.define("LayerNorm of one row (the definition)",
+             gams[j] * (xs[j] - row_mean) / sp.sqrt(row_var + _EPS) + betas[j], lhs=ys[j],
+             why="μ and σ² are the mean and biased variance of the D features of the row; "
+                 "the loss enters through g_j = ∂ℓ/∂y_j")
+    d.form_for_sizes("elementwise form", form, autodiff_vs_kernel,
+                     lhs=sp.Symbol(r"\frac{\partial \ell}{\partial x_{j}}"),
+                     why="SymPy differentiates the loss Σ_j g_j y_j of a row of D features; "
+                         "the form, applied to each feature with the row's reductions "
+                         "g_mean, g_xhat_mean and inv_std, equals that derivative exactly "
+                         "for D = 2, 3, 4, 5 (the batchnorm-backward algebra with γ g in "
+                         "place of γ·g)")
+    d.conclude("layernorm_backward_input", form,
                [g, xhat, g_mean, g_xhat_mean, gamma, inv_std], "kernel")
     bn = d.symbol("gamma_BN", real=True)
     d.prove("γ constant along the row gives the BN form",
@@ -141,18 +148,16 @@ def layernorm_backward(d: Derivation) -> None:
     kernel = sp.Matrix([(uk - _mean(u) - zk * _mean([a * b for a, b in zip(u, Z)]))
                         / sp.sqrt(nu + S["eps"]) for uk, zk in zip(u, Z)])
 
-    def numeric(**kw):
+    def ln_loss(v, kw):
         np = _np()
         G, gam = _np_batch(kw, "g", 4), _np_batch(kw, "gamma", 4)
+        return float(G @ (gam * (v - v.mean()) / np.sqrt(v.var() + kw["eps"]) + 0.3))
 
-        def loss(v):
-            return float(G @ (gam * (v - v.mean()) / np.sqrt(v.var() + kw["eps"]) + 0.3))
-
-        return _col(central_gradient(loss, _np_batch(kw, "x", 4)))
-
-    d.crosscheck("kernel vs central differences of a NumPy LayerNorm row, D = 4", kernel,
-                 numeric, at={**{S[n]: (-2.0, 2.0) for n in names}, S["eps"]: (1e-3, 0.5)},
-                 rtol=1e-5, atol=1e-7)
+    d.crosscheck_numeric_gradient(
+        "kernel vs central differences of a NumPy LayerNorm row, D = 4", kernel,
+        loss=ln_loss, point=lambda kw: _np_batch(kw, "x", 4),
+        at={**{S[n]: (-2.0, 2.0) for n in names}, S["eps"]: (1e-3, 0.5)},
+        rtol=1e-5, atol=1e-7)
 
 
 # =====================================================================================

@@ -4,9 +4,8 @@ from __future__ import annotations
 import sympy as sp
 
 from ..core import Derivation
-from ..reference import central_gradient
 from ..registry import derivation
-from ._common import _EPS, _GAMMA, _I, _centred, _col, _mean, _no_roots, _np, _np_batch, _np_bn, _plain, _stats, _sym_kw
+from ._common import _EPS, _GAMMA, _I, _centred, _mean, _no_roots, _np, _np_batch, _np_bn, _plain, _stats, _sym_kw
 
 
 @derivation("batchnorm-std-eps", exports=("batchnorm_std_eps_backward_input",))
@@ -95,17 +94,15 @@ def batchnorm_std_eps(d: Derivation) -> None:
                                    gamma: S["G"], sigma: sig, eps: S["eps"]})
                         for gk, a in zip(gs, z)])
 
-    def numeric(**kw):
+    def std_eps_loss(v, kw):
         G = _np_batch(kw, "g", 4)
+        return float(G @ (kw["G"] * (v - v.mean()) / (v.std() + kw["eps"]) - 0.2))
 
-        def loss(v):
-            return float(G @ (kw["G"] * (v - v.mean()) / (v.std() + kw["eps"]) - 0.2))
-
-        return _col(central_gradient(loss, _np_batch(kw, "z", 4)))
-
-    d.crosscheck("kernel vs central differences of a NumPy (σ + ε) forward, K = 4", kernel,
-                 numeric, at={**{S[n]: (-2.0, 2.0) for n in names}, S["G"]: (0.5, 2.0),
-                              S["eps"]: (1e-3, 0.5)}, rtol=1e-5, atol=1e-7)
+    d.crosscheck_numeric_gradient(
+        "kernel vs central differences of a NumPy (σ + ε) forward, K = 4", kernel,
+        loss=std_eps_loss, point=lambda kw: _np_batch(kw, "z", 4),
+        at={**{S[n]: (-2.0, 2.0) for n in names}, S["G"]: (0.5, 2.0),
+            S["eps"]: (1e-3, 0.5)}, rtol=1e-5, atol=1e-7)
 
 
 @derivation("batchnorm-epsilon", exports=("batchnorm_direct_factor_bound",))
@@ -155,12 +152,11 @@ def batchnorm_epsilon(d: Derivation) -> None:
     gs = [S[n] for n in names]
     expr = sp.Matrix([S["gamma"] / sp.sqrt(S["eps"]) * (gk - _mean(gs)) for gk in gs])
 
-    def numeric(**kw):
-        G = _np_batch(kw, "g", 4)
-        y0 = _np().full(4, kw["c"])
-        return _col(central_gradient(
-            lambda v: float(G @ _np_bn(v, kw["gamma"], 0.0, kw["eps"])), y0, h=1e-7))
+    def constant_loss(v, kw):
+        return float(_np_batch(kw, "g", 4) @ _np_bn(v, kw["gamma"], 0.0, kw["eps"]))
 
-    d.crosscheck("central differences at a constant batch", expr, numeric,
-                 at={**{S[n]: (-1.0, 1.0) for n in names}, S["c"]: (-3.0, 3.0),
-                     S["gamma"]: (0.5, 2.0), S["eps"]: (1e-3, 0.1)}, rtol=1e-4, atol=1e-6)
+    d.crosscheck_numeric_gradient(
+        "central differences at a constant batch", expr, loss=constant_loss,
+        point=lambda kw: _np().full(4, kw["c"]),
+        at={**{S[n]: (-1.0, 1.0) for n in names}, S["c"]: (-3.0, 3.0),
+            S["gamma"]: (0.5, 2.0), S["eps"]: (1e-3, 0.1)}, rtol=1e-4, atol=1e-6)
