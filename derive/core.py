@@ -12,6 +12,9 @@ Verbs (see DESIGN.md):
 * ``prove(label, lhs, rhs, why)`` a stand-alone checked identity ``lhs = rhs`` (a property);
 * ``prove_for_sizes(label, shown, family, sizes, why)``  an identity about a batch of
                                   size m, proved exactly for each fixed m in ``sizes``;
+* ``form_for_sizes(label, expr, family, sizes, why)``  a general (elementwise) form that
+                                  starts a chain, proved equal at each fixed size m to
+                                  what ``family(m)`` computes (e.g. SymPy's derivative);
 * ``conclude(name, expr, args, why)``  a final, kernel-ready form, checked against the
                                   previous expression; every free symbol must be in ``args``.
 
@@ -51,6 +54,10 @@ __all__ = [
     "Step",
     "check_equal",
 ]
+
+
+# Steps that carry the chain's current expression (``rewrite``/``conclude`` follow the last).
+CHAIN_KINDS = ("define", "form", "apply", "rewrite", "conclude")
 
 
 class DerivationError(Exception):
@@ -126,7 +133,7 @@ class Claim:
 
 @dataclasses.dataclass
 class Step:
-    kind: str  # define | apply | rewrite | prove | sizes | conclude | note
+    kind: str  # define | form | apply | rewrite | prove | sizes | conclude | note
     label: str
     expr: Any  # SymPy object (Expr, Matrix, Eq, Boolean ...) or None for notes
     why: str
@@ -520,13 +527,13 @@ class Derivation:
     @property
     def current(self) -> Any:
         for step in reversed(self.steps):
-            if step.kind in ("define", "apply", "rewrite", "conclude"):
+            if step.kind in CHAIN_KINDS:
                 return step.expr
         raise DerivationError(f"{self.slug}: no expression yet; start with define()")
 
     def _last_step(self) -> Step:
         for step in reversed(self.steps):
-            if step.kind in ("define", "apply", "rewrite", "conclude"):
+            if step.kind in CHAIN_KINDS:
                 return step
         raise DerivationError(f"{self.slug}: no expression yet; start with define()")
 
@@ -610,6 +617,25 @@ class Derivation:
         self._add(Step("sizes", label, _sym(shown), why, check, claim=claim))
         return check
 
+    def form_for_sizes(self, label: str, expr: Any, family: Callable[[int], tuple],
+                       sizes: Sequence[int] = (2, 3, 4, 5), why: str = "", *,
+                       lhs: Any = None) -> Any:
+        """A general (e.g. elementwise) form, proved at explicit sizes, that starts a chain.
+
+        ``family(m)`` returns ``(reference, instance)``: the quantity computed at width m
+        (e.g. SymPy's derivative of the size-m loss) and ``expr`` instantiated at width m
+        (the kernel applied to the size-m reductions, best built by substituting into
+        ``expr`` itself); they must agree exactly at each m. Unlike ``define`` the row is
+        checked ("exact at fixed sizes", not a proof for every size), so a conclusion that
+        restates it rests on that proof rather than on a given row."""
+        claim = Claim(None, None, f"{self.slug}/{label}", family=family, sizes=tuple(sizes))
+        try:
+            check = claim.recheck()
+        except RewriteError as exc:
+            raise RewriteError(f"{self.slug}: step {len(self.steps) + 1} '{label}' "
+                               f"{exc}") from None
+        return self._add(Step("form", label, _sym(expr), why, check, lhs, claim=claim))
+
     def note(self, label: str, text: str) -> None:
         """A sentence in the flow of the derivation (no expression)."""
         self._add(Step("note", label, None, text, Check("given")))
@@ -634,9 +660,12 @@ class Derivation:
             except RewriteError as exc:
                 raise RewriteError(f"{self.slug}: conclusion '{name}' does not follow from "
                                    f"step {prev.index} '{prev.label}': {exc}") from None
-            if prev.kind == "define" and _identical(prev.expr, expr):
-                # comparing a given row with its own restatement checks nothing: say so
-                check = Check("given", f"restates step {prev.index}")
+            if _identical(prev.expr, expr):
+                # comparing a row with its own restatement checks nothing: the conclusion
+                # rests on whatever established that row (given, computed, checked), so say so
+                detail = f"restates step {prev.index}"
+                check = Check(prev.check.method, "; ".join(
+                    x for x in (detail, prev.check.detail) if x), prev.check.failure_bound)
         self.conclusions[name] = Conclusion(name, expr, tuple(args), why, kernel)
         self.values[name] = expr
         return self._add(Step("conclude", name, expr, why, check, lhs, claim=claim))

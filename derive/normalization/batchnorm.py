@@ -291,10 +291,24 @@ def batchnorm_backward(d: Derivation) -> None:
     yc = d.symbol(r"(Y_{i}-\mu)", real=True)
     d_nu = -sp.Rational(1, 2) * gamma * inv_std**3 * S_gc
     d_mu = -gamma * inv_std * S_g + d_nu * (-2 / B) * S_c
-    d.define("chain form for any B, batch sums named",
-             gamma * g * inv_std + d_nu * 2 * yc / B + d_mu / B,
-             "000 §2.3 with ∂ℓ/∂ν and ∂ℓ/∂μ inserted; g is g_i, inv_std = 1/std",
-             lhs=sp.Symbol(r"\mathrm{d}Y_{i}"))
+    chain_any_B = gamma * g * inv_std + d_nu * 2 * yc / B + d_mu / B
+
+    def sums_at(m, dev, gs, i):
+        """The named batch sums, g_i, Y_i − μ and 1/std at batch size m (component i)."""
+        return {S_g: sp.Add(*gs), S_gc: sp.Add(*[gk * ck for gk, ck in zip(gs, dev)]),
+                S_c: sp.Add(*dev), yc: dev[i], g: gs[i], inv_std: 1 / _S, gamma: _GAMMA,
+                B: m}
+
+    def chain_any_B_vs_sympy(m):
+        c, gs, _, grad = _bn_gradient(m)
+        return grad, sp.Matrix([chain_any_B.subs(sums_at(m, c, gs, k)) for k in range(m)])
+
+    d.form_for_sizes("chain form for any B, batch sums named", chain_any_B,
+                     chain_any_B_vs_sympy, sizes=BACKWARD_SIZES,
+                     why="000 §2.3 with ∂ℓ/∂ν and ∂ℓ/∂μ inserted; g is g_i, inv_std = 1/std. "
+                         "With the sums of a batch of size B inserted it equals SymPy's "
+                         "derivative of ℓ(Y_1..Y_B), every component, for each B checked",
+                     lhs=sp.Symbol(r"\mathrm{d}Y_{i}"))
     d.rewrite("the ν-path of ∂ℓ/∂μ vanishes", d.current.subs(S_c, 0),
               "deviations from the batch mean sum to zero: Σ_k Y_k = Bμ", at={S_c: 0})
     d.rewrite("name the batch means",
@@ -310,6 +324,20 @@ def batchnorm_backward(d: Derivation) -> None:
                [g, xhat, g_mean, g_xhat_mean, gamma, inv_std],
                "kernel; the layer computes g_mean, g_xhat_mean, inv_std per feature and the "
                "parameter gradients dβ = Σg, dγ = Σg·x̂")
+
+    def kernel_vs_sympy(m):
+        c, gs, _, grad = _bn_gradient(m)
+        Z = [ck / _S for ck in c]
+        reductions = {g_mean: _mean(gs), g_xhat_mean: _mean([a * b for a, b in zip(gs, Z)]),
+                      inv_std: 1 / _S, gamma: _GAMMA}
+        return grad, sp.Matrix([compact.subs({**reductions, g: gs[k], xhat: Z[k]})
+                                for k in range(m)])
+
+    prove_at_sizes("the kernel on a batch's reductions = SymPy's derivative",
+                   sp.Eq(dYb[i], _GAMMA / std_s * (gb[i] - g_bar - Zb[i] * gz_bar)),
+                   kernel_vs_sympy,
+                   why="the conclusion, applied to each i with g_mean, g_xhat_mean and "
+                       "inv_std of a batch of size B, reproduces ∂ℓ/∂Y_i of that batch")
 
     # (12)-(13) the two sums of the input gradient
     def sum_dY(m):
@@ -350,10 +378,22 @@ def batchnorm_backward(d: Derivation) -> None:
 
     prove_at_sizes("Σ $\\hat Z_i^2$ = Bν/(ν + ε)", sp.Eq(S_zz, B * nu / (nu + eps)), sum_zz,
                       why="only ε = 0 gives exactly B")
-    d.define("the same for every B, sums named",
-             gamma * inv_std * (S_gz - g_mean * S_z - g_xhat_mean * S_zz),
-             r"multiply the compact form by $\hat Z_i$ and sum over i",
-             lhs=sp.Sum(dYb[i] * Zb[i], (i, 1, B)))
+    summed = gamma * inv_std * (S_gz - g_mean * S_z - g_xhat_mean * S_zz)
+
+    def summed_vs_sympy(m):
+        c, gs, _, grad = _bn_gradient(m)
+        Z = [ck / _S for ck in c]
+        gz = [a * b for a, b in zip(gs, Z)]
+        sums = {gamma: _GAMMA, inv_std: 1 / _S, S_gz: sp.Add(*gz), g_mean: _mean(gs),
+                S_z: sp.Add(*Z), g_xhat_mean: _mean(gz), S_zz: sp.Add(*[z**2 for z in Z])}
+        return sp.Add(*[dy * z for dy, z in zip(grad, Z)]), summed.subs(sums)
+
+    d.form_for_sizes("the same for every B, sums named", summed, summed_vs_sympy,
+                     sizes=BACKWARD_SIZES,
+                     why=r"multiply the compact form by $\hat Z_i$ and sum over i; with the "
+                         "sums of a batch of size B inserted it equals Σ_i dY_i Ẑ_i of "
+                         "SymPy's derivative, for each B checked",
+                     lhs=sp.Sum(dYb[i] * Zb[i], (i, 1, B)))
     d.rewrite("insert the two sums of $\\hat Z$", gamma * inv_std * (S_gz - g_xhat_mean * B * nu
                                                              * inv_std**2),
               r"$\sum_k \hat Z_k = 0$ and $\sum_k \hat Z_k^2 = B\nu/(\nu+\varepsilon)$",
