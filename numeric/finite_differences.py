@@ -38,8 +38,16 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["STEPS", "Comparison", "Estimate", "central_gradient", "compare",
-           "directional_derivative", "direction_scale", "line_derivative"]
+__all__ = [
+    "STEPS",
+    "Comparison",
+    "Estimate",
+    "central_gradient",
+    "compare",
+    "direction_scale",
+    "directional_derivative",
+    "line_derivative",
+]
 
 STEPS = tuple(10.0 ** -k for k in range(2, 10))
 EPS64 = float(np.finfo(np.float64).eps)
