@@ -19,7 +19,7 @@ same inputs, whatever the order or the other checks.
 """
 from __future__ import annotations
 
-from .helpers import batch, expect, pure_call, returns
+from .helpers import batch, expect, pure_call, returns, unbiased_foil
 from .rubric import DEMO_DIR, Check, Rubric, RubricError, check, load_rubric, shipped_rubrics
 
 __all__ = [
@@ -34,4 +34,5 @@ __all__ = [
     "pure_call",
     "returns",
     "shipped_rubrics",
+    "unbiased_foil",
 ]

@@ -74,3 +74,14 @@ def batch(rng: np.random.Generator, n: int, d: int, *, tiny: bool = False) -> np
     if tiny:
         sigma[-1] = 1e-3
     return mu + sigma * rng.standard_normal((n, d))
+
+
+def unbiased_foil(x: np.ndarray, gamma: Any, beta: Any, eps: float) -> np.ndarray:
+    """What BatchNorm gives with the UNBIASED variance ν' = ν·N/(N − 1), from the reference:
+    γ(x − μ)/√(ν' + ε) = √((N−1)/N)·γ(x − μ)/√(ν + ε(N−1)/N)."""
+    from numeric import reference as R
+
+    n = x.shape[0]
+    k = (n - 1) / n
+    return np.sqrt(k) * R.batchnorm_forward(x, gamma, np.zeros_like(np.asarray(beta)),
+                                            eps * k) + beta

@@ -18,7 +18,7 @@ import numpy as np
 
 from numeric import reference as R
 from proofs.testing import DesignError, assert_mean
-from proofs.testing.grading import batch, check, expect, pure_call, returns
+from proofs.testing.grading import batch, check, unbiased_foil, expect, pure_call, returns
 
 TITLE = "CS231n-style layers: affine, ReLU, BatchNorm, LayerNorm, dropout, softmax loss"
 MODULE = "layers"
@@ -102,7 +102,9 @@ def batchnorm_forward(student, ctx):
     expect(out, R.batchnorm_forward(x, gamma, beta, EPS), "batchnorm_forward: out",
            foils={"the statistics taken along each row (axis 1) instead of over the batch "
                   "(axis 0): wrong axis": R.layernorm_forward(x, gamma, beta, EPS),
-                  "BatchNorm without ε (eps = 0)": R.batchnorm_forward(x, gamma, beta, 0.0)})
+                  "BatchNorm without ε (eps = 0)": R.batchnorm_forward(x, gamma, beta, 0.0),
+                  "the unbiased variance (ddof = 1, dividing by N − 1) instead of the biased "
+                  "one": unbiased_foil(x, gamma, beta, EPS)})
     x, gamma, beta = _norm_data(ctx.rng, tiny=True)
     x[:, 0] = 1.5  # a constant feature: variance 0
     out, _ = _bn(student, x, gamma, beta)
