@@ -89,7 +89,7 @@ def mismatch(got: Any, want: Any, tol: Any, what: str, *,
     for label, foil in (foils or {}).items():
         foil = np.asarray(foil, dtype=np.float64)
         if foil.shape == want.shape and np.all(np.abs(got - foil) <= tol_b):
-            return head + f"; it matches {label}"
+            return head + f"; it matches the typical mistake: {label}"
     return head + _symptom(got, want, tol_b, hints or {})
 
 

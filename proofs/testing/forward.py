@@ -43,6 +43,64 @@ OUTPUT_NAMES = {
 }
 
 
+def _bn_unbiased(x, gamma, beta, eps):
+    n = x.shape[0]
+    return (x - x.mean(0)) / np.sqrt(x.var(0) * n / max(n - 1, 1) + eps) * gamma + beta
+
+
+def _bn_backward_parts(dout, x, gamma, beta, eps, *, mean_g=True, var_term=True):
+    xhat = (x - x.mean(0)) / np.sqrt(x.var(0) + eps)
+    g = np.asarray(dout, dtype=np.float64)
+    dx = g - (g.mean(0) if mean_g else 0) - (xhat * (g * xhat).mean(0) if var_term else 0)
+    return gamma / np.sqrt(x.var(0) + eps) * dx, (g * xhat).sum(0), g.sum(0)
+
+
+def _known_mistakes() -> dict[str, list[tuple[str, Callable]]]:
+    """Typical mistakes per reference: (description, function with the reference's
+    signature producing the mistaken outputs); named in a message when matched."""
+    from numeric import reference as R
+
+    def sce_sum(z, y):
+        loss, d = R.softmax_cross_entropy(z, y)
+        return loss * z.shape[0], d * z.shape[0]
+
+    def sce_grad_sum(z, y):
+        loss, d = R.softmax_cross_entropy(z, y)
+        return loss, d * z.shape[0]
+    return {
+        "batchnorm_forward": [
+            ("BatchNorm without ε (√ν instead of √(ν + ε))",
+             lambda x, g, b, eps: R.batchnorm_forward(x, g, b, 0.0)),
+            ("statistics over the feature axis (a LayerNorm), not over the batch",
+             R.layernorm_forward),
+            ("the unbiased variance (ddof = 1)", _bn_unbiased)],
+        "batchnorm_backward": [
+            ("dx without the batch-mean term mean(dout)",
+             lambda *a: _bn_backward_parts(*a, mean_g=False)),
+            ("dx without the term x̂·mean(dout·x̂) (the path through the variance)",
+             lambda *a: _bn_backward_parts(*a, var_term=False)),
+            ("dx without either batch-mean term (μ and ν treated as constants)",
+             lambda *a: _bn_backward_parts(*a, mean_g=False, var_term=False))],
+        "layernorm_forward": [
+            ("LayerNorm over the batch axis (a BatchNorm)", R.batchnorm_forward),
+            ("LayerNorm without ε", lambda x, g, b, eps: R.layernorm_forward(x, g, b, 0.0))],
+        "layernorm_backward": [
+            ("the gradient of a normalisation over the batch axis (BatchNorm)",
+             R.batchnorm_backward)],
+        "softmax_cross_entropy": [
+            ("the summed loss and gradient (sum instead of mean over the batch)", sce_sum),
+            ("a gradient without the 1/N of the mean", sce_grad_sum)],
+        "dropout_forward": [
+            ("no rescaling by 1/(1 − p_drop)", lambda x, m, p: x * m),
+            ("rescaling by 1/p_drop (keep and drop probabilities swapped)",
+             lambda x, m, p: x * m / p)],
+        "dropout_backward": [
+            ("no rescaling by 1/(1 − p_drop)", lambda d, m, p: d * m),
+            ("rescaling by 1/p_drop (keep and drop probabilities swapped)",
+             lambda d, m, p: d * m / p)],
+    }
+
+
 def precision_eps(*values: Any) -> float:
     """Machine epsilon of the coarsest floating dtype among ``values`` (float64 if none)."""
     eps = float(np.finfo(np.float64).eps)
@@ -102,7 +160,8 @@ def _f64(a: Any) -> Any:
 def assert_forward(f: Callable, reference: Callable, *inputs: Any, name: str | None = None,
                    rtol: float | None = None, atol: float | None = None,
                    outputs: tuple[str, ...] | None = None,
-                   hints: dict[str, float] | None = None) -> None:
+                   hints: dict[str, float] | None = None,
+                   mistakes: dict[str, Callable] | None = None) -> None:
     """Assert ``f(*inputs)`` equals ``reference(*inputs)`` (float64) output by output.
 
     ``f`` gets copies of the inputs in their own dtype (float32 stays float32) and must
@@ -110,7 +169,11 @@ def assert_forward(f: Callable, reference: Callable, *inputs: Any, name: str | N
     compared entry by entry and named by ``outputs`` (default: the reference's known
     names, e.g. ("dx", "dgamma", "dbeta")). Tolerances: see the module docstring.
     ``hints`` names factors worth recognising in a message, e.g.
-    ``{"no 1/(1 − p) rescaling?": 1 - p}``. Raises AssertionError with the diagnosis.
+    ``{"no 1/(1 − p) rescaling?": 1 - p}``; ``mistakes`` maps a description of a typical
+    mistake to a function with the reference's signature that makes it (the references of
+    ``numeric.reference`` come with their own: no ε, wrong axis, unbiased variance, missing
+    batch-mean terms, sum instead of mean, no rescaling, ...); a matching output is named.
+    Raises AssertionError with the diagnosis.
 
     Example::
 
@@ -139,6 +202,14 @@ def assert_forward(f: Callable, reference: Callable, *inputs: Any, name: str | N
             again = _as_tuple(reference(*_perturbed(ref_args, eps, rng)))
             deltas = [np.maximum(dl, np.abs(np.asarray(a, float) - np.asarray(w, float)))
                       for dl, a, w in zip(deltas, again, want_t)]
+    known = dict(_known_mistakes().get(getattr(reference, "__name__", ""), []))
+    foils = []
+    for label, fn in {**known, **(mistakes or {})}.items():
+        try:
+            with np.errstate(all="ignore"):
+                foils.append((label, _as_tuple(fn(*ref_args))))
+        except Exception:  # a mistake that cannot be evaluated here is simply not named
+            continue
     problems = []
     for k, (g, w, dl) in enumerate(zip(got_t, want_t, deltas)):
         w = np.asarray(w, dtype=np.float64)
@@ -150,7 +221,8 @@ def assert_forward(f: Callable, reference: Callable, *inputs: Any, name: str | N
             scale = float(np.max(np.abs(w))) if w.size else 0.0
             tol = 64 * eps * np.abs(w) + 8 * np.nan_to_num(dl, nan=np.inf) \
                 + np.sqrt(eps) * scale
-        problem = mismatch(g, w, tol, f"{name}: {label}", hints=hints)
+        named = {lab: ft[k] for lab, ft in foils if k < len(ft)}
+        problem = mismatch(g, w, tol, f"{name}: {label}", hints=hints, foils=named)
         if problem:
             problems.append(problem)
     if problems:
