@@ -168,11 +168,25 @@ def softmax_jacobian(d: Derivation) -> None:
                       vjp, why="the backward pass needs Jᵀg for an upstream gradient g")
     p, g = d.symbol("p", positive=True), d.symbol("g", real=True)
     p_dot_g = d.symbol("p_dot_g", real=True)
-    d.define("component i of Jᵀg", p * g - p * p_dot_g,
-             "Σ_k g_k p_k(δ_ki − p_i) = p_i g_i − p_i Σ_k p_k g_k; p, g stand for p_i, g_i "
-             "and p_dot_g for the layer's reduction Σ_k p_k g_k",
-             lhs=shown(r"(J^{T} g)_i"))
-    d.conclude("softmax_jacobian_vjp", p * (g - p_dot_g), [p, g, p_dot_g],
+    form = p * (g - p_dot_g)
+
+    def kernel_vs_sympy(K):
+        """Jᵀg with SymPy's Jacobian of softmax(z), and the kernel applied to each
+        component with p = softmax(z) and the reduction p_dot_g of that K-vector."""
+        z = _logits(K)
+        pz = _softmax(z)
+        gK = sp.Matrix(sp.symbols(f"g_1:{K + 1}", real=True))
+        reduction = (pz.T * gK)[0, 0]
+        return pz.jacobian(z).T * gK, sp.Matrix(
+            [form.subs({p: pz[k], g: gK[k], p_dot_g: reduction}) for k in range(K)])
+
+    d.form_for_sizes("component i of Jᵀg", form, kernel_vs_sympy, sizes=(2, 3, 4, 5),
+                     why="Σ_k g_k p_k(δ_ki − p_i) = p_i g_i − p_i Σ_k p_k g_k; p, g stand "
+                         "for p_i, g_i and p_dot_g for the layer's reduction Σ_k p_k g_k. "
+                         "Applied to every component of softmax(z) it equals Jᵀg with "
+                         "SymPy's Jacobian of softmax(z), for K = 2, 3, 4, 5",
+                     lhs=shown(r"(J^{T} g)_i"))
+    d.conclude("softmax_jacobian_vjp", form, [p, g, p_dot_g],
                "elementwise kernel; broadcasts over a batch once p_dot_g is a row sum")
 
     z3, g3 = _logits(3), _logits(3, "g")
@@ -285,10 +299,25 @@ def softmax_mse_gradient(d: Derivation) -> None:
         gradient_vector, sizes=(2, 3, 4),
         why="SymPy differentiates ½‖softmax(z) − y‖² for explicit K; the upstream "
         "gradient p − y passes through the softmax Jacobian (softmax-jacobian)")
-    d.define("component i", p * (p - y) - p * p_dot_e, "softmax-jacobian's VJP "
-             "p ⊙ (g − pᵀg) with upstream g = p − y", lhs=shown(r"\frac{\partial L}"
-                                                                   r"{\partial z_i}"))
-    d.conclude("softmax_mse_gradient", p * (p - y - p_dot_e), [p, y, p_dot_e],
+    form = p * (p - y - p_dot_e)
+
+    def kernel_vs_sympy(K):
+        """SymPy's gradient of ½‖softmax(z) − y‖², and the form applied to each component
+        with p = softmax(z) and the reduction p_dot_e of that K-vector."""
+        zs, ys = _logits(K), sp.Matrix(_logits(K, "y"))
+        pK = _softmax(zs)
+        e = pK - ys
+        L = (e.T * e)[0, 0] / 2
+        reduction = (pK.T * e)[0, 0]
+        return sp.Matrix([sp.diff(L, v) for v in zs]), sp.Matrix(
+            [form.subs({p: pK[k], y: ys[k], p_dot_e: reduction}) for k in range(K)])
+
+    d.form_for_sizes("component i", form, kernel_vs_sympy, sizes=(2, 3, 4),
+                     why="softmax-jacobian's VJP p ⊙ (g − pᵀg) with upstream g = p − y; "
+                         "applied to every component it equals SymPy's gradient of "
+                         "½‖softmax(z) − y‖² for K = 2, 3, 4",
+                     lhs=shown(r"\frac{\partial L}{\partial z_i}"))
+    d.conclude("softmax_mse_gradient", form, [p, y, p_dot_e],
                "every component carries a factor p_i and the Jacobian", kernel=False)
 
     pv = sp.symbols("p_1:4", nonnegative=True)
