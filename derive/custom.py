@@ -22,42 +22,58 @@ never reaches eval, exec, sympify or parse_expr). For the activation f the analy
   whose spectral radius is |J₂₂|; the map contracts near the fixed point iff it is < 1.
   For ELU this reproduces selu-fixed-point's α, λ and spectral radius (tests check it).
 
-CAS time is bounded: optional closed-form work (simplifying f', integrating the moments in
-closed form) shares a budget of ``time_limit`` seconds, enforced with ``signal.setitimer``
-in the main thread (in other threads it is skipped and quadrature is used); everything
-else must finish within ``max_seconds`` or :class:`AnalysisTimeout` is raised.
+Before anything is integrated, :mod:`derive.admissible` checks that f is real and finite
+for every real x and that E|f|, E[f²], E[f'²] exist under N(0, 1) and N(0, q) (growth of
+f and f' against the Gaussian tail); a failed check raises :class:`ActivationRefused`
+with a one-line reason. It also decides whether E[f⁴] and E[f'⁴] exist: they are derived
+too (``fourth_moments``) and size the Monte Carlo check of ``nnmath activation``.
+
+Quadrature values are verified (:mod:`derive.quadrature`: two runs on grids of halved
+width at different precisions must agree) and carry only the digits they agree on.
+
+Limits: optional closed-form work (simplifying f', integrating the moments in closed
+form) shares a budget of ``time_limit`` seconds, enforced with ``signal.setitimer`` in the
+main thread (in other threads it is skipped and quadrature is used); the whole analysis
+must finish within ``max_seconds`` (else :class:`AnalysisTimeout`) and within
+``max_memory`` bytes of address space beyond what the process already uses (an
+``RLIMIT_AS`` soft limit set for the duration of the analysis; else ActivationRefused).
 """
 from __future__ import annotations
 
 import contextlib
 import dataclasses
 import math
+import os
 import random
 import signal
 import threading
 import time
-from typing import Any
 from collections.abc import Callable
+from typing import Any
 
 import mpmath
 import sympy as sp
 
+from . import admissible, quadrature
+from .admissible import ActivationRefused
 from .core import Derivation, DerivationError
-from .moments import GaussianMoment, gaussian_moments
+from .moments import MOMENT_NAMES, GaussianMoment, _exact, _is_poly_exp, _pieces, \
+    gaussian_moments
 from .safe_parse import X, UnsafeExpression, parse_activation
 
-__all__ = ["ActivationAnalysis", "AnalysisTimeout", "FixedPoint", "UnsafeExpression",
-           "analyse_activation", "scaled_fixed_point"]
+__all__ = ["ActivationAnalysis", "ActivationRefused", "AnalysisTimeout", "FixedPoint",
+           "UnsafeExpression", "analyse_activation", "scaled_fixed_point"]
 
 TIME_LIMIT = 2.0    # seconds of optional CAS work (simplify f', closed-form integrals)
 MAX_SECONDS = 60.0  # the whole analysis
+MAX_MEMORY = 2 * 2**30  # bytes of address space the analysis may add
 GUARD = 5           # extra working digits of the half-line quadratures
 SOURCE = ("your input; methods of 000 §3.3 (Gaussian moments, gain), 002 §9.4.3 "
           "(variance-preserving initialisation), 002 §9.2.2 (SELU fixed point)")
 HALF_NAMES = ("a", "b", "c", "d")  # E[f], E[ξ²f], E[f²], E[ξ²f²] on each half line
 
 
-class AnalysisTimeout(TimeoutError):
+class AnalysisTimeout(ActivationRefused, TimeoutError):
     """The analysis did not finish within its time limit."""
 
 
@@ -122,6 +138,26 @@ class _Clock:
         finally:
             self.cas_left -= time.monotonic() - started
 
+    def within(self, what: str, fn: Callable[[], Any], seconds: float) -> Any:
+        """``fn()`` within ``seconds`` (and the deadline), or None if it does not finish or
+        SymPy fails; not charged to the CAS budget (used by derive.admissible)."""
+        if not self.main:
+            try:
+                return fn()
+            except _SYMPY_FAILURES:
+                return None
+        limit = min(seconds, self.deadline - time.monotonic())
+        if limit < 0.05:
+            return None
+        try:
+            with _alarm(limit):
+                return fn()
+        except _Expired:
+            self.notes.append(f"{what}: not decided within {limit:.1f} s")
+            return None
+        except _SYMPY_FAILURES:
+            return None
+
     def required(self, what: str, fn: Callable[[], Any]) -> Any:
         """``fn()`` within the overall deadline; AnalysisTimeout if it does not finish."""
         if not self.main:
@@ -139,6 +175,43 @@ class _Clock:
                                   "max_seconds") from None
 
 
+_SYMPY_FAILURES = (ArithmeticError, ValueError, TypeError, NotImplementedError, RecursionError,
+                   AttributeError)
+
+
+def _address_space() -> int | None:
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+@contextlib.contextmanager
+def _memory_limit(extra: int):
+    """An RLIMIT_AS soft limit of (current address space + ``extra``) bytes while the block
+    runs (never above an existing limit); allocations beyond it raise MemoryError."""
+    try:
+        import resource
+    except ImportError:  # not POSIX: no memory limit
+        yield
+        return
+    current = _address_space()
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if current is None:
+        yield
+        return
+    limit = current + extra
+    for cap in (soft, hard):
+        if cap != resource.RLIM_INFINITY:
+            limit = min(limit, cap)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
 # ---- results -------------------------------------------------------------------------
 @dataclasses.dataclass(frozen=True)
 class FixedPoint:
@@ -154,6 +227,7 @@ class FixedPoint:
     jacobian: sp.Matrix | None = None
     spectral_radius: sp.Expr | None = None
     contracts: bool | None = None
+    digits: int | None = None    # verified significant digits (None: exact)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -172,13 +246,23 @@ class ActivationAnalysis:
     digits: int
     notes: tuple = ()
     seconds: float = 0.0
+    # variance -> {name: E[y²] of the y whose mean the moment is (E[f²], E[f⁴], E[f'⁴]),
+    # a GaussianMoment, or None where it is infinite}; sizes the Monte Carlo check
+    fourth_moments: dict = dataclasses.field(default_factory=dict)
 
     @property
     def exact(self) -> bool:
         return all(m.exact for ms in self.moments.values() for m in ms.values())
 
     def moment(self, name: str, variance: Any = 1) -> GaussianMoment:
-        return self.moments[sp.sympify(variance)][name]
+        """The moment ``name`` (one of MOMENT_NAMES) under N(0, variance)."""
+        if name not in MOMENT_NAMES:
+            raise ValueError(f"unknown moment {name!r}; expected one of {MOMENT_NAMES}")
+        v = _variance(variance)  # refuses text: nothing reaches sympify
+        if v not in self.moments:
+            raise ValueError(f"moments were computed for variances "
+                             f"{', '.join(map(sp.sstr, self.moments))}, not {sp.sstr(v)}")
+        return self.moments[v][name]
 
     def to_dict(self) -> dict:
         """A JSON-ready summary (exact values as SymPy strings, and as floats)."""
@@ -216,16 +300,19 @@ class ActivationAnalysis:
 
 # ---- the analysis --------------------------------------------------------------------
 def analyse_activation(text: str, q: Any = 2, digits: int = 30,
-                       time_limit: float = TIME_LIMIT,
-                       max_seconds: float = MAX_SECONDS) -> ActivationAnalysis:
+                       time_limit: float = TIME_LIMIT, max_seconds: float = MAX_SECONDS,
+                       max_memory: int = MAX_MEMORY) -> ActivationAnalysis:
     """Analyse the activation written in ``text`` (a function of ``x``), e.g. Mish
     ``"x*tanh(log(1+exp(x)))"``; see the module docstring for what is derived.
 
     ``q`` (> 0) is the second variance at which moments and gains are reported besides 1;
-    ``digits`` the significant digits of quadrature results (15–60); ``time_limit`` the
-    seconds SymPy may spend on optional closed forms; ``max_seconds`` the whole budget.
-    Unsafe or unsupported text raises :class:`UnsafeExpression` before anything is
-    evaluated; bad options raise ValueError/TypeError.
+    ``digits`` the significant digits asked of quadrature results (15–60; fewer are kept
+    when fewer are verified); ``time_limit`` the seconds SymPy may spend on optional closed
+    forms; ``max_seconds`` the whole budget; ``max_memory`` the bytes of address space the
+    analysis may add. Unsafe or unsupported text raises :class:`UnsafeExpression` before
+    anything is evaluated; an expression that cannot be analysed (not real, moments that do
+    not exist, limits reached) raises :class:`ActivationRefused` (AnalysisTimeout for
+    time); bad options raise ValueError/TypeError.
     """
     f = parse_activation(text)  # first: nothing is computed for a refused text
     q = _variance(q)
@@ -234,8 +321,31 @@ def analyse_activation(text: str, q: Any = 2, digits: int = 30,
     for name, value in (("time_limit", time_limit), ("max_seconds", max_seconds)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
             raise ValueError(f"{name} must be a non-negative number of seconds, got {value!r}")
+    if isinstance(max_memory, bool) or not isinstance(max_memory, int) or max_memory < 2**26:
+        raise ValueError(f"max_memory must be a whole number of bytes of at least 2**26, "
+                         f"got {max_memory!r}")
     started = time.monotonic()
     clock = _Clock(float(time_limit), float(max_seconds))
+    try:
+        with _memory_limit(max_memory):
+            a = clock.required("the analysis", lambda: _analyse(text, f, q, digits, clock))
+    except MemoryError:
+        raise ActivationRefused(f"analysing f = {sp.sstr(f)} needs more than "
+                                f"{max_memory / 2**30:.3g} GiB of memory (its values or "
+                                "expressions grow too large)") from None
+    except RecursionError:
+        raise ActivationRefused(f"f = {sp.sstr(f)} is nested too deeply for SymPy to "
+                                "analyse") from None
+    return dataclasses.replace(a, notes=tuple(clock.notes),
+                               seconds=time.monotonic() - started)
+
+
+def _analyse(text: str, f: sp.Expr, q: sp.Expr, digits: int, clock: _Clock
+             ) -> ActivationAnalysis:
+    clock.notes.extend(admissible.check_domain(f, clock.within))
+    raw = sp.diff(f, X)
+    variances = [sp.Integer(1)] + ([q] if q != 1 else [])
+    fourth_exists = _check_moments_exist(f, raw, variances, clock)
 
     d = Derivation("custom-activation", f"Your activation f(x) = {sp.sstr(f)}", SOURCE)
     d.assume("ξ ~ N(0, 1); z ~ N(0, v) with v the VARIANCE (v = 1 and v = q); the "
@@ -247,24 +357,74 @@ def analyse_activation(text: str, q: Any = 2, digits: int = 30,
     d.define("the activation", f, f"parsed from {text.strip()!r} (allowlist parser)",
              lhs=fn(X))
     d.conclude("activation", f, [X], "kernel for f", lhs=fn(X))
-    raw = clock.required("differentiating f", lambda: sp.diff(f, X))
     d.apply("differentiate", lambda _: raw, "SymPy", lhs=sp.Derivative(fn(X), X))
     deriv, simplified = _simplify_derivative(d, raw, clock)
     d.conclude("activation_grad", deriv, [X], "kernel for f'", lhs=sp.Derivative(fn(X), X))
 
-    variances = [sp.Integer(1)] + ([q] if q != 1 else [])
-    moments = {v: _moments(f, v, digits, clock) for v in variances}
+    moments, fourth = {}, {}
+    for v in variances:
+        moments[v], fourth[v] = _moments(f, v, digits, clock, fourth_exists[v])
     gains = {}
     for v in variances:
         _moment_steps(d, f, deriv, v, moments[v])
         gains[v] = _gain_steps(d, v, moments[v], digits)
-    fp = _fixed_point(d, f, moments[sp.Integer(1)], digits, clock)
+    try:
+        fp = _fixed_point(d, f, moments[sp.Integer(1)], digits, clock)
+    except quadrature.QuadratureError as exc:
+        raise ActivationRefused(f"the half-line integrals of f (SELU-like fixed point) "
+                                f"could not be computed reliably: {exc}") from None
     _crosschecks(d, f, deriv, moments)
     for v, gs in gains.items():
         d.values[f"forward_gain_q{v}"] = gs["forward"]
         d.values[f"backward_gain_q{v}"] = gs["backward"]
     return ActivationAnalysis(text.strip(), f, deriv, simplified, q, moments, gains, fp, d,
-                              digits, tuple(clock.notes), time.monotonic() - started)
+                              digits, fourth_moments=fourth)
+
+
+_POWERS = {"mean": ("E[f(z)]", 1), "second_moment": ("E[f(z)²]", 2),
+           "derivative_second_moment": ("E[f'(z)²]", 2)}
+
+
+def _check_moments_exist(f: sp.Expr, df: sp.Expr, variances: list,
+                         clock: _Clock) -> dict:
+    """Refuse f unless E|f|, E[f²], E[f'²] exist under every N(0, v); return, per v,
+    whether E[f⁴] and E[f'⁴] exist (derive.admissible: growth against the Gaussian tail)."""
+    tails = {}
+    for name, g in (("f", f), ("f'", df)):
+        for side in (1, -1):
+            tails[name, side] = admissible.growth(g, side, clock.within)
+    out = {}
+    for v in variances:
+        exists = {}
+        for name, g, p, label in (("f", f, 1, "E|f(z)|"), ("f", f, 2, "E[f(z)²]"),
+                                  ("f'", df, 2, "E[f'(z)²]"), ("f", f, 4, "E[f(z)⁴]"),
+                                  ("f'", df, 4, "E[f'(z)⁴]")):
+            answer = True
+            for side in (1, -1):
+                L, exact = tails[name, side]
+                one = admissible.moment_exists(g, p, v, side, L, exact, clock.within)
+                if one is not True:
+                    answer = one
+                    break
+            exists[label] = answer
+            if p < 4 and answer is not True:
+                raise ActivationRefused(_no_moment(label, v, name, tails, answer))
+        out[v] = exists
+    return out
+
+
+def _no_moment(label: str, v: sp.Expr, name: str, tails: dict, answer: bool | None) -> str:
+    side, (L, _) = max(((s, tails[name, s]) for s in (1, -1)),
+                       key=lambda item: math.inf if item[1][0] is None else float(item[1][0]))
+    where = "+∞" if side > 0 else "−∞"
+    if answer is None:
+        return (f"cannot decide whether {label} is finite for z ~ N(0, {sp.sstr(v)}): how "
+                f"fast {name}(x) grows as x → {where} is not known to SymPy")
+    rate = ("faster than exp(c·x²) for every c" if L is sp.S.Infinity
+            else f"like exp({sp.sstr(L)}·x²)")
+    return (f"{label} is infinite for z ~ N(0, {sp.sstr(v)}): {name}(x) grows {rate} as "
+            f"x → {where}, too fast for the Gaussian density exp(−x²/{sp.sstr(2 * v)}); "
+            "the moments of this activation do not exist")
 
 
 def scaled_fixed_point(f_expr: sp.Expr, digits: int = 30,
@@ -306,37 +466,78 @@ def _simplify_derivative(d: Derivation, raw: sp.Expr, clock: _Clock) -> tuple:
     return (candidate, True) if added is not None else (raw, False)
 
 
-def _moments(f: sp.Expr, v: sp.Expr, digits: int, clock: _Clock) -> dict:
-    """gaussian_moments (exact for c·xⁿ·e^{ax} pieces, else quadrature); then, within the
-    CAS budget, a closed-form attempt for the quadrature ones, kept only if it agrees."""
-    def numeric(n: int) -> dict:
-        return gaussian_moments(f, X, v, n)
+def _closed_form_class(g: sp.Expr) -> bool:
+    """Every piece of g is a sum of c·xⁿ·e^{ax} (derive.moments integrates it exactly)."""
+    pieces = _pieces(g, X)
+    return pieces is not None and all(_is_poly_exp(e, X) for e, _ in pieces)
 
-    try:
-        got = clock.required(f"the moments under N(0, {v})", lambda: numeric(digits))
-    except ArithmeticError:
-        fewer = 15
-        clock.notes.append(f"quadrature under N(0, {v}) did not reach {digits} digits; "
-                           f"computed to {fewer}")
-        got = clock.required(f"the moments under N(0, {v})", lambda: numeric(fewer))
+
+def _moments(f: sp.Expr, v: sp.Expr, digits: int, clock: _Clock,
+             exists: dict) -> tuple[dict, dict]:
+    """(moments, fourth): E[f], E[f²], E[f'²] and, for the Monte Carlo design, E[y²] of
+    each y averaged there (E[f²], E[f⁴], E[f'⁴]; None where infinite). Exact for
+    c·xⁿ·e^{ax} pieces (derive.moments), else verified quadrature (derive.quadrature);
+    then, within the CAS budget, a closed-form attempt for the quadrature ones, kept only
+    if it agrees."""
+    f_pw = sp.piecewise_fold(f.rewrite(sp.Piecewise))
+    df_pw = sp.piecewise_fold(sp.diff(f_pw, X))
+    integrands = {"mean": f_pw, "second_moment": sp.piecewise_fold(f_pw**2),
+                  "derivative_second_moment": sp.piecewise_fold(df_pw**2)}
+    fourth_integrands = {"mean": integrands["second_moment"],
+                         "second_moment": sp.piecewise_fold(f_pw**4)
+                         if exists["E[f(z)⁴]"] else None,
+                         "derivative_second_moment": sp.piecewise_fold(df_pw**4)
+                         if exists["E[f'(z)⁴]"] else None}
+    exact = _closed_form_class(f_pw)
+    kinks = [float(k) for k in _kinks(f)]
+
+    def one(label: str, g: sp.Expr) -> GaussianMoment:
+        if exact:
+            return _exact(g, _pieces(g, X), X, v)
+        return _verified_moment(label, g, v, digits, kinks)
+
+    got = {name: clock.required(f"{_LABELS[name][0]} under N(0, {v})",
+                                lambda name=name: one(_LABELS[name][0], integrands[name]))
+           for name in MOMENT_NAMES}
+    fourth = {name: None if g is None else clock.required(
+                  f"the Monte Carlo variance bound under N(0, {v})",
+                  lambda g=g: one("a fourth moment", g))
+              for name, g in fourth_integrands.items()}
+    fourth["mean"] = got["second_moment"]
     if all(m.exact for m in got.values()):
-        return got
+        return got, fourth
     closed = clock.attempt(f"closed form of the moments under N(0, {v})",
                            lambda: gaussian_moments(f, X, v, digits, method="sympy"))
     if closed is None:
-        return got
+        return got, fourth
     out = dict(got)
     for name, m in got.items():
         c = closed[name]
         if m.exact or not c.exact:
             continue
-        tol = sp.Float(10) ** (-(m.digits or digits) + 3) * max(1, abs(m.value))
+        tol = sp.Float(10) ** (-(m.digits or digits) + 1) * max(1, abs(m.value))
         if abs(sp.N(c.value, (m.digits or digits) + 5) - m.value) <= tol:
             out[name] = GaussianMoment(c.value, True, "sympy (agrees with quadrature)")
         else:
             clock.notes.append(f"SymPy's closed form of {name} under N(0, {v}) disagrees "
                                "with quadrature; the quadrature value is kept")
-    return out
+    fourth["mean"] = out["second_moment"]
+    return out, fourth
+
+
+def _verified_moment(label: str, g: sp.Expr, v: sp.Expr, digits: int,
+                     kinks: list) -> GaussianMoment:
+    g_num = sp.lambdify(X, g, modules="mpmath")
+    try:
+        r = quadrature.gaussian_integral(g_num, float(v), digits, kinks)
+    except quadrature.QuadratureError as exc:
+        raise ActivationRefused(f"{label} under N(0, {sp.sstr(v)}) could not be computed "
+                                f"reliably: {exc}") from None
+    if isinstance(r.value, mpmath.mpc):
+        raise ActivationRefused(f"{label} under N(0, {sp.sstr(v)}) is not real: f is not "
+                                "real for some real x")
+    value = sp.Float(r.value, r.digits) if r.value else sp.Float("0.0", digits)
+    return GaussianMoment(value, False, "quadrature", r.digits, r.error)
 
 
 _LABELS = {"mean": ("E[f(z)]", lambda f, df: f),
@@ -347,8 +548,8 @@ _LABELS = {"mean": ("E[f(z)]", lambda f, df: f),
 def _how(m: GaussianMoment) -> str:
     if m.exact:
         return f"exact ({m.method}; derive.moments.gaussian_moments)"
-    return (f"mpmath tanh–sinh quadrature to {m.digits} significant digits, error estimate "
-            f"{m.error_estimate:.1e} (no closed form found)")
+    return (f"quadrature verified to {m.digits} significant digits (two runs on grids of "
+            f"halved width agree; error bound {m.error_estimate:.1e}; no closed form found)")
 
 
 def _moment_steps(d: Derivation, f: sp.Expr, df: sp.Expr, v: sp.Expr, ms: dict) -> None:
@@ -370,6 +571,7 @@ def _moment_steps(d: Derivation, f: sp.Expr, df: sp.Expr, v: sp.Expr, ms: dict) 
 def _gain_steps(d: Derivation, v: sp.Expr, ms: dict, digits: int) -> dict:
     g, M, D, qs = sp.symbols("g M D q", positive=True)
     m2, dd = ms["second_moment"].value, ms["derivative_second_moment"].value
+    digits = min([digits, *(m.digits for m in ms.values() if not m.exact and m.digits)])
     out = {}
     d.define(f"forward gain at q = {v}", sp.sqrt(qs / M), "activation-gain: q ↦ g²·E[f(z)²] "
              "keeps q fixed iff g = √(q/M), M = E[f(z)²]", lhs=g)
@@ -432,32 +634,21 @@ def _kinks(f: sp.Expr) -> list:
         return []
 
 
-def _halves_quadrature(f: sp.Expr, digits: int, clock: _Clock) -> tuple[dict, float]:
-    """The same eight half-line integrals by mpmath tanh–sinh quadrature, split at f's
-    kinks; returns the values and the largest error estimate."""
-    kinks = _kinks(f)
-    values, worst = {}, 0.0
-    with mpmath.workdps(digits + GUARD):
-        norm = 1 / mpmath.sqrt(2 * mpmath.pi)
-        for name, g in _half_integrands(f).items():
-            g_num = sp.lambdify(X, g, modules="mpmath")
-            for sign, s in (("+", 1), ("-", -1)):
-                inner = sorted({abs(float(k)) for k in kinks if s * k > 0})
-                nodes = [mpmath.mpf(0), *map(mpmath.mpf, inner), mpmath.inf]
-
-                def integrand(t: Any, s=s, g_num=g_num) -> Any:
-                    return g_num(s * t) * mpmath.exp(-t * t / 2) * norm
-
-                def run(nodes=nodes, integrand=integrand) -> tuple:
-                    val, err = mpmath.quad(integrand, nodes, error=True)
-                    if err > mpmath.mpf(10) ** (-digits) * max(1, abs(val)):
-                        val, err = mpmath.quad(integrand, nodes, error=True, maxdegree=10)
-                    return val, err
-
-                val, err = clock.required("half-line quadrature", run)
-                values[name + sign] = sp.Float(val, digits)
-                worst = max(worst, float(err) / max(1.0, abs(float(val))))
-    return values, worst
+def _halves_quadrature(f: sp.Expr, digits: int, clock: _Clock) -> tuple[dict, float, int]:
+    """The same eight half-line integrals by verified quadrature (derive.quadrature), split
+    at f's kinks; returns the values, the largest relative error bound and the fewest
+    verified digits."""
+    kinks = [float(k) for k in _kinks(f)]
+    values, worst, fewest = {}, 0.0, digits
+    for name, g in _half_integrands(f).items():
+        g_num = sp.lambdify(X, g, modules="mpmath")
+        for sign, s in (("+", 1), ("-", -1)):
+            r = clock.required("half-line quadrature", lambda g_num=g_num, s=s:
+                               quadrature.gaussian_half_line(g_num, s, 1.0, digits, kinks))
+            values[name + sign] = sp.Float(r.value, r.digits) if r.value else sp.S.Zero
+            worst = max(worst, r.error / max(1e-300, abs(float(r.value))))
+            fewest = min(fewest, r.digits)
+    return values, worst, fewest
 
 
 def _is_odd(f: sp.Expr, digits: int) -> bool:
@@ -483,12 +674,14 @@ def _fixed_point(d: Derivation, f: sp.Expr, unit: dict, digits: int,
     if all(m.exact for m in unit.values()):
         halves = _halves_exact(f, digits, clock)
     exact = halves is not None
-    worst = 0.0
+    worst, fewest = 0.0, None
     if halves is None:
-        halves, worst = _halves_quadrature(f, digits, clock)
+        halves, worst, fewest = _halves_quadrature(f, digits, clock)
+        unit_digits = [m.digits for m in unit.values() if not m.exact and m.digits]
+        fewest = min([fewest, *unit_digits])
     how = ("exact (half-line Gaussian integrals by derive.moments.gaussian_moments)" if exact
-           else f"mpmath quadrature on each half line to {digits} digits (largest relative "
-                f"error estimate {worst:.1e})")
+           else f"verified quadrature on each half line, {fewest} significant digits "
+                f"(largest relative error bound {worst:.1e})")
     d.note("SELU-like scaling", "f_{λ,α}(x) = λf(x) for x > 0 and λαf(x) for x ≤ 0 (002 "
            "§9.2.2 builds SELU this way from ELU); the fixed point asks E[f_{λ,α}(ξ)] = 0 and "
            "E[f_{λ,α}(ξ)²] = 1. Half-line pieces: a± = E[f(ξ); ±ξ > 0], b± = E[ξ²f(ξ); ±], "
@@ -497,7 +690,8 @@ def _fixed_point(d: Derivation, f: sp.Expr, unit: dict, digits: int,
     # the pieces must add up to the full moments (an independent consistency check)
     for full, k in (("mean", "a"), ("second_moment", "c")):
         gap = sp.N(halves[k + "+"] + halves[k + "-"] - unit[full].value, digits)
-        if abs(gap) > sp.Float(10) ** (-(digits - 8)) * max(1, abs(unit[full].value)):
+        agreed = digits if fewest is None else fewest
+        if abs(gap) > sp.Float(10) ** (-(agreed - 2)) * max(1, abs(unit[full].value)):
             raise ArithmeticError(f"the half-line pieces of {full} do not add up to the "
                                   f"full moment (difference {sp.N(gap, 3)}): numerical "
                                   "trouble; try fewer digits")
@@ -508,7 +702,7 @@ def _fixed_point(d: Derivation, f: sp.Expr, unit: dict, digits: int,
     d.define("mean of the scaled activation", mean, "linearity of E on each half line",
              lhs=lhs_mean)
     a_plus, a_minus = halves["a+"], halves["a-"]
-    negligible = sp.Float(10) ** (-(digits - 5))
+    negligible = sp.Float(10) ** (-((fewest or digits) - 5))
     zero_minus = a_minus == 0 or (not exact and abs(a_minus) < negligible)
     zero_plus = a_plus == 0 or (not exact and abs(a_plus) < negligible)
     odd = False
@@ -536,13 +730,14 @@ def _fixed_point(d: Derivation, f: sp.Expr, unit: dict, digits: int,
             reason = ""
     if reason:
         d.note("no SELU-like fixed point", reason)
-        return FixedPoint(False, reason, None, None, halves, exact, odd)
+        return FixedPoint(False, reason, None, None, halves, exact, odd, digits=fewest)
 
     d.define("second moment of the scaled activation", second, "", lhs=lhs_sec)
     d.apply("solve E[f_{λ,α}²] = 1 for λ > 0",
             lambda e: 1 / sp.sqrt(sp.expand(e / lam**2)),
             "λ²(c₊ + α²c₋) = 1 with λ > 0", lhs=lam)
-    l_val = d.apply("substitute", lambda e: _number(e.subs(at).subs(alpha, a_val), digits), how,
+    l_val = d.apply("substitute",
+                    lambda e: _number(e.subs(at).subs(alpha, a_val), fewest or digits), how,
                     lhs=lam)
     # Jacobian of (μ, ν) ↦ (mean, variance) at the fixed point, ω = 0, τ = 1
     j12 = lam * (sym["b+"] + alpha * sym["b-"] - sym["a+"] - alpha * sym["a-"]) / 2
@@ -556,7 +751,7 @@ def _fixed_point(d: Derivation, f: sp.Expr, unit: dict, digits: int,
                  lhs=sp.Symbol("J"))
     radius = sp.Abs(Jv[1, 1])
     if not exact:
-        radius = sp.Float(radius, digits)
+        radius = sp.Float(radius, fewest or digits)
     contracts = bool(radius < 1)
     shown = sp.Eq(sp.Symbol(r"\rho(J)"), sp.N(radius, 20))
     if contracts:
@@ -569,7 +764,8 @@ def _fixed_point(d: Derivation, f: sp.Expr, unit: dict, digits: int,
     reason = ("f is odd, so α = 1 and only λ rescales it" if odd else
               f"α = −a₊/a₋ > 0 and λ = 1/√(c₊ + α²c₋) ({why})")
     d.values.update(alpha=a_val, **{"lambda": l_val}, jacobian=Jv, spectral_radius=radius)
-    return FixedPoint(True, reason, a_val, l_val, halves, exact, odd, Jv, radius, contracts)
+    return FixedPoint(True, reason, a_val, l_val, halves, exact, odd, Jv, radius, contracts,
+                      fewest)
 
 
 def _crosschecks(d: Derivation, f: sp.Expr, df: sp.Expr, moments: dict) -> None:
