@@ -87,10 +87,10 @@ def to_markdown(rubric: Rubric, results: list[StudentResult], limits: Limits,
         bad = [c for c in r.checks if not c.passed]
         if not bad:
             lines.append("Every check passed.")
-        for c in bad:
-            lines.append(f"- **{c.name}** (0/{_pts(c.max_points)}): {_md_cell(c.message)}")
+        for v in bad:
+            lines.append(f"- **{v.name}** (0/{_pts(v.max_points)}): {_md_cell(v.message)}")
         for note in r.notes:
-            if not any(note in c.message for c in bad):
+            if not any(note in v.message for v in bad):
                 lines.append(f"- note: {_md_cell(note)}")
         lines.append("")
     return "\n".join(lines)

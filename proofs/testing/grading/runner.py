@@ -95,7 +95,7 @@ def find_submissions(folder: str | Path) -> list[Path]:
 
 
 def _read_events(path: Path) -> list[dict]:
-    events = []
+    events: list[dict] = []
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except FileNotFoundError:
