@@ -387,7 +387,7 @@ def _selu_constants(digits: int = 50):
 
 @derivation("selu-fixed-point",
             exports=("alpha_exact", "lambda_exact", "alpha", "lambda", "selu", "selu_grad",
-                     "jacobian", "eigenvalues", "spectral_radius"))
+                     "jacobian", "eigenvalues", "spectral_radius", "fixed_point"))
 def selu_fixed_point(d: Derivation) -> None:
     """selu(x) = λx for x > 0, λα(e^x − 1) for x ≤ 0. For z ~ N(0, 1) the two conditions
     E[selu z] = 0 and E[selu(z)²] = 1 are linear in α and in λ² once the Gaussian integrals
@@ -507,6 +507,7 @@ def selu_fixed_point(d: Derivation) -> None:
     d.prove_true("(0, 1) is a fixed point",
                  sp.And(*[abs(v) < sp.Float(10)**-45 for v in g_fp - sp.Matrix([0, 1])]), "the map evaluated at 50 digits with the exact α, λ",
                  shown=sp.Eq(sp.Symbol("g(0, 1)"), sp.Tuple(0, 1), evaluate=False))
+    d.values["fixed_point"] = sp.Matrix([0, 1])  # (μ, ν), proved a fixed point just above
     tr, det = Jn.trace(), Jn.det()
     disc = tr**2 / 4 - det
     eig = [tr / 2 + sp.sqrt(disc), tr / 2 - sp.sqrt(disc)]

@@ -49,13 +49,16 @@ def relu_moments_match(ctx: Context) -> list:
 def tanh_moments_match(ctx: Context) -> list:
     """For f = tanh and z ~ N(0, 1): E[f(z)²] and E[f'(z)²] from derive's activation
     moments (quadrature) against Monte Carlo through numeric's Tanh layer (forward and
-    backward). Foil: the linear approximation tanh z ≈ z (both equal to 1)."""
+    backward). Foils (named mistakes): for E[tanh(z)²], the activation at the typical
+    input, tanh(√E z²)² = tanh(1)² (Jensen's slip, E f(z)² read as f(rms z)²); for
+    E[tanh'(z)²], the square of the mean, (E tanh'(z))² = (1 − E[tanh(z)²])²."""
     import numpy as np
 
     from numeric.layers import Tanh
 
     from ..stats.sampler import PowerSums
-    m2, d2 = gaussian_moments("tanh", 1.0)
+    m2 = ctx.exact("activation-moments", "tanh_second_moment")
+    d2 = ctx.exact("activation-moments", "tanh_derivative_second_moment")
 
     def sampler(which):
         def sample(n, seed):
@@ -69,10 +72,10 @@ def tanh_moments_match(ctx: Context) -> list:
                 acc = acc + PowerSums.of(v * v)
             return acc
         return sample
-    return [Moment("E[tanh(z)²]", m2, 1.0, sampler("f"), "mean", sd=1.0,
-                   foil_name="tanh z ≈ z"),
-            Moment("E[tanh'(z)²]", d2, 1.0, sampler("fprime"), "mean", sd=1.0,
-                   foil_name="tanh z ≈ z")]
+    return [Moment("E[tanh(z)²]", m2, float(np.tanh(1.0)) ** 2, sampler("f"), "mean",
+                   sd=1.0, foil_name="tanh(rms z)²"),
+            Moment("E[tanh'(z)²]", d2, (1 - m2) ** 2, sampler("fprime"), "mean", sd=1.0,
+                   foil_name="(E tanh'(z))²")]
 
 
 BATCH = 64  # 002 uses 16; 64 gives the deep He layers enough power against the halving foil
@@ -84,11 +87,8 @@ def _constant(kind, l):
     return 1.0
 
 
-def _halving(kind, l):
-    return 0.5 ** l if kind == "forward" else 0.5 ** (LAYERS - l)
-
-
-def _depth_profile(label: str, inits: dict, foils: dict, backward: bool = True) -> Profile:
+def _depth_profile(label: str, inits: dict, foils: dict, backward: bool = True,
+                   why: str = "") -> Profile:
     """One Profile over every initialisation in ``inits`` (label -> (activation, c)),
     sharing one set of weights; ``foils``: label -> foil function (kind, layer)."""
     from . import depth
@@ -116,7 +116,7 @@ def _depth_profile(label: str, inits: dict, foils: dict, backward: bool = True) 
                          shrink * bwd[l] * res["backward_relvar"][l] ** 0.5)
                         for l in range(LAYERS)]
         return out
-    return Profile(label, exact, foil, experiment,
+    return Profile(label, exact, foil, experiment, foil_why=why,
                    note="CLT over 4096 i.i.d. units per layer (delta method across layers)")
 
 
@@ -124,16 +124,26 @@ def _depth_profile(label: str, inits: dict, foils: dict, backward: bool = True) 
 def depth_profile_matches_mean_field(ctx: Context) -> list:
     """Per-layer activation (forward) and gradient (backward) second moments for ReLU + He
     (constant), ReLU + 1/n (halves per layer) and tanh + 1/n (slow decay), batch 64,
-    against the mean-field recursion with derive's Gaussian moments. Foils: ReLU + He
-    collapsing by halves (Xavier's assumption); ReLU + 1/n and tanh + 1/n staying
-    constant (what 002 says of its snippet / the linear regime). The quick variant runs
-    ReLU + He only."""
+    through numeric's ReLU and Tanh layers, against the mean-field recursion with derive's
+    Gaussian moments. Foils (named mistakes): for ReLU + He, He's factor 2 forgotten in
+    the prediction (the 1/n rule's halving per layer, derive's ratio E[ReLU z²]/Var z =
+    1/2, forward and backward); ReLU + 1/n and
+    tanh + 1/n staying constant (what 002 says of its snippet / the linear regime). The
+    quick variant runs ReLU + He only. (A closer per-layer mistake, the variance
+    Var[ReLU z] for the second moment, factor 0.68, is 0.1 at layer 6: too close to 1
+    for the deepest layer's SE at batch 64.)"""
+    half = ctx.exact("he-init", "relu_second_moment_ratio")
+
+    def halving(kind, l):
+        return half ** l if kind == "forward" else half ** (LAYERS - l)
     inits = {"ReLU+He": ("relu", 2.0)}
-    foils = {"ReLU+He": _halving, "ReLU+1/n": _constant, "tanh+1/n": _constant}
+    foils = {"ReLU+He": halving, "ReLU+1/n": _constant, "tanh+1/n": _constant}
     if not ctx.quick:
         inits["ReLU+1/n"] = ("relu", 1.0)
         inits["tanh+1/n"] = ("tanh", 1.0)
-    return [_depth_profile("width 4096", inits, foils)]
+    return [_depth_profile("width 4096", inits, foils,
+                           why="a per-layer mistake compounds: r^l at layer l, so the deep "
+                               "layers are off by more than 2× while the first are not")]
 
 
 @claim("kaiming-snippet", quick=False, derivations=("relu-moments",))
@@ -142,7 +152,9 @@ def printed_kaiming_snippet_collapses(ctx: Context) -> list:
     moment halves per layer, E[h_6²] = 2⁻⁶. Foil: what the notes show for it, 'just
     right' (constant 1). The correction √(2/Din) is checked by depth-propagation."""
     return [_depth_profile("002 snippet W/√Din", {"snippet": ("relu", 1.0)},
-                           {"snippet": _constant}, backward=False)]
+                           {"snippet": _constant}, backward=False,
+                           why="002's own statement is 'just right' (factor 1); halving "
+                               "compounds to 2^−l, so the deep layers are more than 2× off")]
 
 
 @claim("he-init", derivations=("he-init",))
@@ -174,9 +186,13 @@ def he_init_preserves_second_moment(ctx: Context) -> list:
 @claim("selu-fixed-point", quick=False, derivations=("selu-fixed-point",))
 def selu_self_normalises(ctx: Context) -> list:
     """numeric's SELU constants equal derive's fixed point (α, λ) to float64 precision; a
-    30-layer SELU network (width 1024, LeCun normal 1/n) started from inputs with mean 1
-    and variance 3 ends at mean ≈ 0, second moment ≈ 1. Foils: the input's moments (no
-    contraction) and, for the constants, 002's rounded α = 1.6733, λ = 1.0507."""
+    40-layer SELU network (width 1024, numeric's LeCun normal 1/n and SELU layer) started
+    from inputs with mean 1 and variance 3 ends at derive's fixed point (μ, ν) = (0, 1),
+    second moment μ² + ν = 1 (the mean-field map contracts by about 0.78 per layer: after
+    40 layers it is within 1e-4 of 1, under 2% of the experiment's SE). Foils (named
+    mistakes): for the constants, 002's rounded α = 1.6733, λ = 1.0507; for the fixed
+    point, ELU with SELU's α but without the scale λ, whose mean-field second moment after
+    the same 40 layers (q ← E[elu_α(√q ξ)²], quadrature) is ≈ 0.63."""
     import numpy as np
 
     from numeric import init
@@ -189,7 +205,20 @@ def selu_self_normalises(ctx: Context) -> list:
         lam_ = float(act.forward(np.array([[1.0]]), train=False)[0, 0])
         return np.array([-float(act.forward(np.array([[-50.0]]), train=False)[0, 0]) / lam_,
                          lam_])
-    width, depth_, batch = 1024, 30, 64
+    width, depth_, batch = 1024, 40, 64
+    fixed_point = ctx.exact_expr("selu-fixed-point", "fixed_point")
+    second_moment = float(fixed_point[0] ** 2 + fixed_point[1])
+
+    def elu_without_lambda_fixed_point():
+        from scipy import integrate
+
+        def f2(z, q):
+            u = np.sqrt(q) * z
+            return (u if u > 0 else alpha * np.expm1(u)) ** 2 * np.exp(-z * z / 2)
+        q = 4.0
+        for _ in range(depth_):
+            q = integrate.quad(f2, -np.inf, np.inf, args=(q,))[0] / np.sqrt(2 * np.pi)
+        return q
 
     def experiment(seed):
         rng = np.random.default_rng(seed)
@@ -202,17 +231,28 @@ def selu_self_normalises(ctx: Context) -> list:
     return [Exact("(α, λ) in numeric.SELU", np.array([alpha, lam]),
                   np.array([1.6733, 1.0507]), constants, tol=1e-14,
                   foil_name="rounded constants"),
-            Estimate("E[h_30²] after 30 SELU layers", 1.0, 4.0, experiment,
-                     foil_name="input second moment 1 + 3",
-                     note="CLT over 1024 units; fixed point E[h²] = 1 of derive")]
+            Estimate(f"E[h²] after {depth_} SELU layers", second_moment,
+                     elu_without_lambda_fixed_point(), experiment,
+                     foil_name="ELU_α without λ",
+                     note="CLT over 1024 units; derive's fixed point (μ, ν) = (0, 1)")]
 
 
 @claim("constant-init-symmetry", derivations=("constant-init-symmetry",))
 def constant_init_keeps_units_identical(ctx: Context) -> list:
-    """A 2-layer MLP (numeric Linear/Tanh/Linear) with all weights equal: after 5 SGD steps
-    every hidden unit still has identical weights (max spread 0). Foil implementation: a
-    random initialisation, whose units differ."""
+    """derive: at a symmetric start every hidden unit's weight gradient is the same row
+    (the spread between rows of hidden_weight_gradient_at_symmetric_start simplifies to
+    0). Experiment: a 2-layer MLP (numeric Linear/Tanh/Linear) with all weights equal,
+    5 SGD steps: every hidden unit still has identical weights, max spread = derive's 0
+    (to 1e-12). Foil implementation (the named misconception "the nonlinearity or the
+    data break the symmetry"): the same training from a random initialisation, whose
+    units differ."""
     import numpy as np
+    import sympy as sp
+
+    grads = sp.Matrix(ctx.exact_expr("constant-init-symmetry",
+                                     "hidden_weight_gradient_at_symmetric_start"))
+    spread_exact = max(abs(float(sp.simplify(grads[i, j] - grads[0, j])))
+                       for i in range(grads.rows) for j in range(grads.cols))
 
     from numeric.layers import Linear, Sequential, SoftmaxCrossEntropy, Tanh
 
@@ -238,7 +278,8 @@ def constant_init_keeps_units_identical(ctx: Context) -> list:
 
     def check(constant):
         spread = train(constant)
-        return spread < 1e-12, f"max spread of hidden weights {spread:.2e}"
+        return (abs(spread - spread_exact) < 1e-12,
+                f"max spread of hidden weights {spread:.2e} (derive: {spread_exact:g})")
     return [Behaviour("hidden units stay identical", check, True, False,
                       foil_name="random init")]
 
@@ -266,7 +307,8 @@ def _one_layer_moments(seed, weights, n_in: int, n_out: int, batch: int, act=Non
 def xavier_compromise_moments(ctx: Context) -> list:
     """A linear layer 512 → 2048 with numeric.init.xavier_normal: Var z = n_in·Var w = 0.4
     forward and n_out·Var w = 1.6 backward (Var w = derive's 2/(n_in + n_out)); neither
-    is 1 when n_in ≠ n_out. Foils: the forward rule 1/n_in (1 and 4)."""
+    is 1 when n_in ≠ n_out. Foils (a named mistake): the backward rule 1/n_out used for
+    Var w (n_in/n_out = 0.25 forward, 1 backward)."""
     from numeric import init
     n_in, n_out, batch = 512, 2048, 64
     var_w = ctx.exact("xavier-init", "compromise_variance", n_in=n_in, n_out=n_out)
@@ -274,23 +316,28 @@ def xavier_compromise_moments(ctx: Context) -> list:
         def experiment(seed):
             return _one_layer_moments(seed, init.xavier_normal, n_in, n_out, batch)[k]
         return experiment
-    return [Estimate("forward Var z = n_in·Var w", n_in * var_w, 1.0, side(0),
-                     foil_name="1/n_in rule"),
-            Estimate("backward Var = n_out·Var w", n_out * var_w, n_out / n_in, side(1),
-                     foil_name="1/n_in rule")]
+    return [Estimate("forward Var z = n_in·Var w", n_in * var_w, n_in / n_out, side(0),
+                     foil_name="1/n_out rule"),
+            Estimate("backward Var = n_out·Var w", n_out * var_w, 1.0, side(1),
+                     foil_name="1/n_out rule")]
 
 
 @claim("activation-gain", derivations=("activation-gain",))
 def derived_gain_preserves_second_moment(ctx: Context) -> list:
     """Pre-activations z ~ N(0, 1) (batch 64, width 4096; quick 2048), h = tanh z, weights
     N(0, g²/n):
-    the next pre-activations have second moment g²·E[tanh(z)²], which is 1 for derive's
-    fixed-point gain g = √(1/E[tanh²]) ≈ 1.59. Foil: the conventional table gain 5/3
-    (giving ≈ 1.095), so the table is a heuristic, not a fixed point."""
+    the next pre-activations have second moment g²·E[tanh(z)²] with derive's fixed-point
+    gain g = √(1/E[tanh²]) ≈ 1.59 and derive's E[tanh²] (the product is 1). Activation:
+    numeric's Tanh layer; weights: float32 Box–Muller normals scaled by g/√n
+    (numeric.init has no gain argument, and float64 normals of 4096² would dominate the
+    run). Foil (a named mistake): the conventional table gain 5/3, derive's
+    (5/3)²·E[tanh²] ≈ 1.095, so the table is a heuristic, not a fixed point."""
     import math
 
-    import numpy as np
+    from numeric.layers import Tanh
     gain = ctx.exact("activation-gain", "tanh_gain_q1")
+    exact = gain ** 2 * ctx.exact("activation-gain", "tanh_second_moment_q1")
+    foil = ctx.exact("activation-gain", "tanh_table_factor_q1")
     n, batch = (2048, 64) if ctx.quick else (4096, 64)
 
     def weights(g):  # float32 Box–Muller (proofs.sampler) for speed; N(0, g²/n)
@@ -299,7 +346,7 @@ def derived_gain_preserves_second_moment(ctx: Context) -> list:
                                               g / math.sqrt(a))
 
     def experiment(seed):
-        return _one_layer_moments(seed, weights(gain), n, n, batch, act=np.tanh)[0]
-    foil = (5 / 3) ** 2 / gain ** 2
-    return [Estimate("E[z'²] with the derived gain", 1.0, foil, experiment,
+        tanh = lambda x: Tanh().forward(x, train=False)
+        return _one_layer_moments(seed, weights(gain), n, n, batch, act=tanh)[0]
+    return [Estimate("E[z'²] with the derived gain", exact, foil, experiment,
                      foil_name="table gain 5/3")]
