@@ -164,7 +164,7 @@ ROWS: tuple[Row, ...] = (
         'ReLU, leaky ReLU, PReLU: derivatives and the convention at 0'),
     Row('elu-derivative', 7, D | K, '002 §9.2.2',
         "ELU: f'(x) = f(x) + α for x ≤ 0; C¹ iff α = 1"),
-    Row('selu-fixed-point', 7, D | C, '002 §9.2.2 (SELU), Klambauer et al. 2017',
+    Row('selu-fixed-point', 7, D | K | C, '002 §9.2.2 (SELU), Klambauer et al. 2017',
         'SELU: α and λ from E[selu z] = 0, E[selu² z] = 1; the moment map contracts'),
     Row('gelu', 7, D | K, '002 §9.2.2 (GELU)',
         'GELU: xΦ(x), its derivative, and the tanh and sigmoid approximations'),
