@@ -2,7 +2,8 @@
 
 Network: dims = [width]·(depth) (002 uses width 4096, 7 entries, so 6 weight layers),
 input x ~ N(0, 1) of shape (batch, width), W_l ~ N(0, c/width) (c = 2: He; c = 1: the
-1/n scale of 002's printed code), h_l = f(h_{l−1} W_l). Backward: a gradient
+1/n scale of 002's printed code), h_l = f(h_{l−1} W_l) with f numeric's ReLU or Tanh
+layer (its forward, and its backward for g ⊙ f'(z)). Backward: a gradient
 g_L ~ N(0, 1) at the top, g_{l−1} = (g_l ⊙ f'(z_l)) W_lᵀ.
 
 Prediction (mean-field recursion; exact moments from derive):
@@ -23,10 +24,13 @@ import math
 
 import numpy as np
 
-ACTIVATIONS = {
-    "relu": (lambda z: np.maximum(z, 0), lambda z: (z > 0).astype(z.dtype)),
-    "tanh": (np.tanh, lambda z: 1 - np.tanh(z) ** 2),
-}
+def _layer(activation: str):
+    """A fresh numeric activation layer: forward h = f(z), backward g ↦ g·f'(z)."""
+    from numeric.layers import ReLU, Tanh
+    return {"relu": ReLU, "tanh": Tanh}[activation]()
+
+
+ACTIVATIONS = ("relu", "tanh")
 INITS = {  # label -> (activation, c)
     "ReLU + He (2/n)": ("relu", 2.0),
     "ReLU + 1/n": ("relu", 1.0),
@@ -49,33 +53,35 @@ def simulate(inits, seed, *, width: int = 4096, depth: int = 7, batch: int = 16)
     g_top = normal_array(streams[1], (batch, width))
     ws = [normal_array(streams[2 + l], (width, width), 1.0 / math.sqrt(width))
           for l in range(layers)]
-    return {label: _one(ACTIVATIONS[act], np.float32(math.sqrt(c)), x, ws, g_top)
+    return {label: _one(act, np.float32(math.sqrt(c)), x, ws, g_top)
             for label, (act, c) in inits.items()}
 
 
-def _one(fns, gain, x, ws, g_top) -> dict:
-    f, fprime = fns
+def _one(activation: str, gain, x, ws, g_top) -> dict:
+    """Forward through numeric's activation layers (one per weight layer, float32), then
+    backward through the same layers: δ_l = layer_l.backward(g_l) = g_l ⊙ f'(z_l)."""
     width = x.shape[1]
     layers = len(ws)
-    hs, zs = [x], []
+    hs, acts = [x], []
     q_hat, relvar = [], []
     acc = 2.0 / x.size  # relative variance of mean(x²) for Gaussian x
     for w in ws:
         z = hs[-1] @ w
         z *= gain
-        h = f(z)
+        act = _layer(activation)
+        h = act.forward(z, train=True)
         unit = (h.astype(np.float64) ** 2).mean(axis=0)  # i.i.d. over units given hs[-1]
         m = unit.mean()
         acc += unit.var(ddof=1) / width / m ** 2
         q_hat.append(float(m))
         relvar.append(acc)
         hs.append(h)
-        zs.append(z)
+        acts.append(act)
     g = g_top
     r_hat, r_relvar = [0.0] * layers, [0.0] * layers
     acc = 2.0 / g.size
     for l in reversed(range(layers)):
-        delta = g * fprime(zs[l])
+        delta = acts[l].backward(g)
         unit = (delta.astype(np.float64) ** 2).mean(axis=0)  # noise of the f'(z) factor
         acc += unit.var(ddof=1) / width / unit.mean() ** 2
         g = delta @ ws[l].T
