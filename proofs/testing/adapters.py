@@ -49,17 +49,16 @@ def cache_style(forward: Callable, backward: Callable, *,
                                  f"{type(result).__name__}")
         return result
 
-    @functools.wraps(forward)
     def f(*inputs: Any) -> Any:
         return run_forward(*inputs)[0]
 
-    @functools.wraps(backward)
     def b(dout: Any, *inputs: Any) -> Any:
         cache = run_forward(*inputs)[1]
         snap = Snapshot("cache", {"cache": cache})
         grads = call_named(backward, (dout, cache), bname)
         snap.assert_unchanged(bname)
         return grads
+    f.__name__, b.__name__ = fname, bname  # messages name the submission's functions
     return f, b
 
 

@@ -48,10 +48,12 @@ def _bn_unbiased(x, gamma, beta, eps):
     return (x - x.mean(0)) / np.sqrt(x.var(0) * n / max(n - 1, 1) + eps) * gamma + beta
 
 
-def _bn_backward_parts(dout, x, gamma, beta, eps, *, mean_g=True, var_term=True):
+def _bn_backward_parts(dout, x, gamma, beta, eps, *, mean_g=True, var_term=True, n=None):
     xhat = (x - x.mean(0)) / np.sqrt(x.var(0) + eps)
     g = np.asarray(dout, dtype=np.float64)
-    dx = g - (g.mean(0) if mean_g else 0) - (xhat * (g * xhat).mean(0) if var_term else 0)
+    n = x.shape[0] if n is None else n  # n = 1: sums where the means belong
+    dx = g - (g.sum(0) / n if mean_g else 0) - (xhat * (g * xhat).sum(0) / n if var_term
+                                                 else 0)
     return gamma / np.sqrt(x.var(0) + eps) * dx, (g * xhat).sum(0), g.sum(0)
 
 
@@ -80,7 +82,9 @@ def _known_mistakes() -> dict[str, list[tuple[str, Callable]]]:
             ("dx without the term x̂·mean(dout·x̂) (the path through the variance)",
              lambda *a: _bn_backward_parts(*a, var_term=False)),
             ("dx without either batch-mean term (μ and ν treated as constants)",
-             lambda *a: _bn_backward_parts(*a, mean_g=False, var_term=False))],
+             lambda *a: _bn_backward_parts(*a, mean_g=False, var_term=False)),
+            ("dx with sums where the batch means belong (a missing 1/N)",
+             lambda *a: _bn_backward_parts(*a, n=1))],
         "layernorm_forward": [
             ("LayerNorm over the batch axis (a BatchNorm)", R.batchnorm_forward),
             ("LayerNorm without ε", lambda x, g, b, eps: R.layernorm_forward(x, g, b, 0.0))],
@@ -151,6 +155,14 @@ def _as_tuple(value: Any) -> tuple:
     return tuple(value) if isinstance(value, (tuple, list)) else (value,)
 
 
+def _matches(got: Any, foil: Any, tol: Any) -> bool:
+    try:
+        g, f = np.asarray(got, dtype=np.float64), np.asarray(foil, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    return g.shape == f.shape and bool(np.all(np.abs(g - f) <= tol))
+
+
 def _f64(a: Any) -> Any:
     if isinstance(a, np.ndarray) and np.issubdtype(a.dtype, np.floating):
         return a.astype(np.float64)
@@ -210,19 +222,27 @@ def assert_forward(f: Callable, reference: Callable, *inputs: Any, name: str | N
                 foils.append((label, _as_tuple(fn(*ref_args))))
         except Exception:  # a mistake that cannot be evaluated here is simply not named
             continue
-    problems = []
-    for k, (g, w, dl) in enumerate(zip(got_t, want_t, deltas)):
+    tols, labels_k = [], []
+    for k, (w, dl) in enumerate(zip(want_t, deltas)):
         w = np.asarray(w, dtype=np.float64)
-        label = labels[k] if k < len(labels) else (f"output {k + 1}" if len(want_t) > 1
-                                                   else "output")
+        labels_k.append(labels[k] if k < len(labels) else (f"output {k + 1}"
+                                                           if len(want_t) > 1 else "output"))
         if user:
-            tol = (atol or 0.0) + (rtol or 0.0) * np.abs(w)
+            tols.append((atol or 0.0) + (rtol or 0.0) * np.abs(w))
         else:
             scale = float(np.max(np.abs(w))) if w.size else 0.0
-            tol = 64 * eps * np.abs(w) + 8 * np.nan_to_num(dl, nan=np.inf) \
-                + np.sqrt(eps) * scale
+            tols.append(64 * eps * np.abs(w) + 8 * np.nan_to_num(dl, nan=np.inf)
+                        + np.sqrt(eps) * scale)
+    # a mistake that explains more of the outputs is named first
+    score = {lab: sum(_matches(g, f, t) for g, f, t in zip(got_t, ft, tols))
+             for lab, ft in foils}
+    problems = []
+    for k, (g, w) in enumerate(zip(got_t, want_t)):
         named = {lab: ft[k] for lab, ft in foils if k < len(ft)}
-        problem = mismatch(g, w, tol, f"{name}: {label}", hints=hints, foils=named)
+        fitting = [lab for lab in named if _matches(g, named[lab], tols[k])]
+        best = max((score[lab] for lab in fitting), default=0)
+        named = {lab: named[lab] for lab in fitting if score[lab] == best}
+        problem = mismatch(g, w, tols[k], f"{name}: {labels_k[k]}", hints=hints, foils=named)
         if problem:
             problems.append(problem)
     if problems:
