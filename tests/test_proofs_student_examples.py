@@ -45,7 +45,8 @@ def relu_inputs(n, rng):
     return np.maximum(rng.standard_normal(n), 0)
 
 
-E_RELU = 1 / np.sqrt(2 * np.pi)  # E[ReLU z], z ~ N(0, 1); in class: nnmath_exact("relu-moments", "mean", sigma=1)
+# E[ReLU z], z ~ N(0, 1); in class: nnmath_exact("relu-moments", "mean", sigma=1)
+E_RELU = 1 / np.sqrt(2 * np.pi)
 
 
 def dropout_sampler(impl):
@@ -116,12 +117,12 @@ def affine_forward(x, w, b):
 
 
 def affine_backward(dout, cache):
-    x, w, b = cache
+    x, w, _ = cache
     return (dout @ w.T).reshape(x.shape), x.reshape(x.shape[0], -1).T @ dout, dout.sum(0)
 
 
 def affine_backward_transposed(dout, cache):
-    x, w, b = cache
+    x, w, _ = cache
     return (dout @ w.T).reshape(x.shape), dout.T @ x, dout.sum(0)
 
 
