@@ -55,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(runner.to_json(reports, seed=args.seed, budget=args.budget),
                          indent=2))
     else:
-        print(runner.table(reports))
+        from .verify_table import table
+        print(table(reports))
     if args.plots:
         from .. import plots
         for path in plots.write_all(args.plots, seed=args.seed, quick=args.quick):
