@@ -46,10 +46,10 @@ __all__ = [
     "Claim",
     "Conclusion",
     "Crosscheck",
-    "GradientCrosscheck",
     "Derivation",
     "DerivationError",
     "Erratum",
+    "GradientCrosscheck",
     "RewriteError",
     "Step",
     "check_equal",
@@ -72,7 +72,7 @@ class RewriteError(DerivationError):
 class Check:
     """How an equality was established."""
 
-    method: str  # "given", "sympy", "exact", "sizes", "random-rational", "high-precision"
+    method: str  # given, sympy, exact, sizes, random-rational, high-precision, quadrature
     detail: str = ""
     failure_bound: float | None = None  # probabilistic checks: P(pass | wrong) <= bound
 
@@ -84,6 +84,7 @@ class Check:
             "sizes": "checked: exact at fixed sizes",
             "random-rational": "checked: exact at random rational points",
             "high-precision": "checked: high-precision evaluation at random points",
+            "quadrature": "checked: numerical integration with a verified error bound",
         }[self.method]
         if self.detail:
             text += f" ({self.detail})"
@@ -108,10 +109,13 @@ class Claim:
     previous: int = 0  # index of the step the claim follows from (0: stand-alone)
     family: Callable[[int], tuple] | None = None
     sizes: tuple = ()
+    evaluate: Callable[[], tuple] | None = None  # numerical value: () -> (value, error)
 
     def recheck(self, perturb: Callable[[Any], Any] | None = None) -> Check:
         """Run the step's check again, with ``perturb`` applied to the claimed side."""
         change = perturb or (lambda e: e)
+        if self.evaluate is not None:
+            return _check_value(change(self.claimed), *self.evaluate())
         if self.family is not None:
             details = []
             for m in self.sizes:
@@ -472,6 +476,25 @@ def check_equal(a: Any, b: Any, *, seed: str = "", points: int = 8,
     return Check("high-precision", f"{points} points at {digits} digits; no rigorous bound")
 
 
+def _check_value(claimed: Any, value: Any, verified: Any) -> Check:
+    """``claimed`` against a verified numerical ``value`` (derive.quadrature.Verified):
+    they may differ by the verified error bound plus the rounding of the kept digits."""
+    import mpmath
+
+    with mpmath.workdps(verified.digits + 10):
+        got = mpmath.mpf(str(sp.N(claimed, verified.digits + 5)))
+        allowed = mpmath.mpf(verified.error) + abs(value) * mpmath.mpf(10) ** (
+            1 - verified.digits)
+        if abs(got - value) > allowed:
+            raise RewriteError(f"the value {mpmath.nstr(got, 15)} differs from the "
+                               f"numerical integral {mpmath.nstr(value, 15)} by more than "
+                               f"its verified error {mpmath.nstr(allowed, 3)}")
+    bound = (f"|error| ≤ {verified.error:.0e}" if verified.error
+             else "the runs agree exactly (odd parts cancel)")
+    return Check("quadrature", f"two runs on halved cells at more digits agree to "
+                 f"{verified.digits} significant digits; {bound}")
+
+
 def _witness_text(pt: Mapping, value: Any) -> str:
     where = ", ".join(f"{k} = {v}" for k, v in pt.items())
     return f"the difference is {value} at {where or 'every point'}"
@@ -635,6 +658,32 @@ class Derivation:
             raise RewriteError(f"{self.slug}: step {len(self.steps) + 1} '{label}' "
                                f"{exc}") from None
         return self._add(Step("form", label, _sym(expr), why, check, lhs, claim=claim))
+
+    def gaussian_expectation(self, label: str, f: Any, x: sp.Symbol, *, variance: Any = 1,
+                             digits: int = 30, why: str = "", lhs: Any = None) -> Any:
+        """E[f(z)], z ~ N(0, variance), by verified numerical integration (not symbolic).
+
+        derive.quadrature integrates ∫ f(x)φ(x)dx twice, on cells of halved width at more
+        working digits, and keeps the significant digits on which the runs agree; their
+        difference (and each run's own estimate) bounds the error. The value (an sp.Float
+        of those digits) continues the chain like ``apply``; the row's check states the
+        digits and the bound, and re-checking integrates again."""
+        import mpmath
+
+        from . import quadrature
+
+        g = sp.lambdify(x, sp.sympify(f), modules="mpmath")
+
+        def evaluate() -> tuple:
+            r = quadrature.gaussian_integral(g, float(variance), digits)
+            return r.value, r
+
+        value, verified = evaluate()
+        with mpmath.workdps(verified.digits + 5):
+            expr = sp.Float(mpmath.nstr(value, verified.digits), verified.digits)
+        claim = Claim(None, expr, f"{self.slug}/{label}", evaluate=evaluate)
+        check = _check_value(expr, value, verified)
+        return self._add(Step("apply", label, expr, why, check, lhs, claim=claim))
 
     def note(self, label: str, text: str) -> None:
         """A sentence in the flow of the derivation (no expression)."""

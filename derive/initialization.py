@@ -622,7 +622,6 @@ def activation_gain_derivation(d: Derivation) -> None:
     q ↦ g²·M(q), M(q) = E[f(√q ξ)²], and q is a fixed point iff g = √(q/M(q)). Exact for
     ReLU (√2) and leaky ReLU (√(2/(1 + a²))): the table is right there. tanh's 5/3 and
     SELU's 3/4 are not the fixed-point gains at q = 1 (≈ 1.5925 and exactly 1)."""
-    from .moments import gaussian_moments
 
     n, v, q, M, g = d.symbols("n v q M g", positive=True)
     a = d.symbol("a", positive=True)
@@ -656,10 +655,12 @@ def activation_gain_derivation(d: Derivation) -> None:
     d.values.update(relu_gain=sp.sqrt(2), leaky_relu_gain=sp.sqrt(2 / (1 + a**2)))
 
     digits = 20
-    m_tanh = gaussian_moments(sp.tanh(x), x, 1, digits)["second_moment"].value
-    d.apply(f"tanh at q = 1: M = E[tanh(ξ)²] by {digits}-digit quadrature",
-            lambda e: gain.subs({q: 1, M: m_tanh}),
-            "derive.moments.gaussian_moments (mpmath); no closed form", lhs=g)
+    m_tanh = d.gaussian_expectation(
+        f"tanh at q = 1: M = E[tanh(ξ)²] to {digits} digits", sp.tanh(x)**2, x, variance=1,
+        digits=digits, lhs=M, why="numerical integration (no closed form), verified by a "
+                                  "second run on halved cells at more working digits")
+    d.apply("tanh at q = 1: the gain", lambda e: gain.subs({q: 1, M: m_tanh}),
+            "g = √(q/M) with q = 1 and that M", lhs=g)
     g_tanh = d.current
     d.prove_true("the table's 5/3 is not the q = 1 fixed point",
                  sp.Abs(g_tanh - sp.Rational(5, 3)) > sp.Rational(1, 20),
