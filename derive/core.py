@@ -1,6 +1,6 @@
 """The derivation engine: a derivation is an ordered list of checked steps.
 
-Verbs (see DESIGN.md):
+Verbs (CONTRIBUTING.md shows them in use):
 
 * ``define(label, expr, why)``    a starting point or definition (not checked: it is given);
 * ``apply(label, op, why)``       SymPy performs an operation on the previous expression
