@@ -17,6 +17,7 @@ import errno
 import importlib
 import os
 import sys
+from typing import NoReturn
 
 
 class UsageError(Exception):
@@ -45,7 +46,7 @@ COMMANDS = {
 class _Parser(argparse.ArgumentParser):
     """argparse, but a bad option raises ``UsageError`` (one line) instead of exiting."""
 
-    def error(self, message: str):  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         raise UsageError(message)
 
 
