@@ -57,7 +57,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jobs", type=_positive_int, default=os.cpu_count() or 1,
                         metavar="N", help="submissions graded at a time (default: CPU count)")
     parser.add_argument("--timeout", type=_positive_float, default=10.0, metavar="S",
-                        help="wall-time limit in seconds for each check (default 10)")
+                        help="CPU-time limit in seconds for each check (default 10); the "
+                             "wall-clock limit is 3·S + 5")
     parser.add_argument("--memory", type=_memory_mb, default=1024, metavar="MB",
                         help="address-space limit of each submission's process (default 1024)")
     parser.add_argument("--seed", type=int, default=0, metavar="N",
@@ -80,7 +81,8 @@ def list_rubrics() -> str:
 def run(args: argparse.Namespace) -> int:
     from proofs.testing.grading import RubricError, load_rubric
     from proofs.testing.grading.report import terminal_summary, write_reports
-    from proofs.testing.grading.runner import Limits, SubmissionsError, grade_class
+    from proofs.testing.grading.runner import (Limits, SubmissionsError, find_submissions,
+                                               grade_class)
 
     if args.list:
         print(list_rubrics())
@@ -96,6 +98,19 @@ def run(args: argparse.Namespace) -> int:
         rubric = load_rubric(args.rubric)
     except RubricError as exc:
         raise UsageError(str(exc)) from None
+    try:
+        find_submissions(args.submissions)
+    except SubmissionsError as exc:
+        raise UsageError(str(exc)) from None
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {args.out} is a file; expected a folder for the reports")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create the --out folder {args.out}: {exc.strerror}") from None
+    if not os.access(out, os.W_OK):
+        raise UsageError(f"the --out folder {args.out} is not writable")
     limits = Limits(timeout=args.timeout, memory_mb=args.memory, seed=args.seed)
     progress = None
     if sys.stderr.isatty():
@@ -114,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
     seconds = time.monotonic() - t0
     if progress is not None:
         print("\r" + " " * 60 + "\r", end="", file=sys.stderr)
-    paths = write_reports(Path(args.out), rubric, results, limits, seconds)
+    paths = write_reports(out, rubric, results, limits, seconds)
     print(terminal_summary(rubric, results, seconds))
     print(f"reports: {', '.join(str(p) for p in paths)}")
     return 0

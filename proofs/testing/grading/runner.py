@@ -3,12 +3,14 @@
 Each submission is copied into a fresh scratch directory (``tempfile``) and run by
 :mod:`proofs.testing.grading.worker` with stdin closed, stdout/stderr captured to files
 (kept up to ``OUTPUT_KEEP`` characters in the report), its working directory empty, and
-the limits of :class:`Limits`. The grader watches the results file the worker appends to:
-when a check runs longer than the time limit (plus a grace for the worker's own timer to
-act), the whole process group is killed. When the process dies during a check (killed,
-memory, crash, ``os._exit``), that check fails with the cause and a new process grades the
-remaining checks; when it dies while the student's files are imported, every check fails
-with the cause. Nothing a submission does reaches the grader's process or the others.
+the limits of :class:`Limits`. Each check has ``timeout`` seconds of CPU time (the
+worker's own timer stops it and goes on with the next check) and 3·timeout + 5 seconds of
+wall-clock time: the grader watches the results file the worker appends to and kills the
+whole process group of a check that outlives it (code that sleeps, or ignores the timer).
+When the process dies during a check (killed, memory, crash, ``os._exit``), that check
+fails with the cause and a new process grades the remaining checks; when it dies while the
+student's files are imported, every check fails with the cause. Nothing a submission does
+reaches the grader's process or the others.
 """
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ from .rubric import Rubric
 
 OUTPUT_KEEP = 2000          # characters of a student's stdout/stderr kept in the report
 STARTUP_S = 60.0            # the worker's own start (Python, NumPy, rubric) before the student
-GRACE_S = 2.0               # after the time limit, before the grader kills the process
+WALL_FACTOR, WALL_EXTRA_S = 3.0, 5.0   # wall-clock limit per check: 3·timeout + 5 s
 IGNORED = {"__pycache__", ".git", ".ipynb_checkpoints", ".DS_Store"}
 
 
@@ -40,7 +42,7 @@ class SubmissionsError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class Limits:
-    timeout: float = 10.0    # wall seconds per check (and for importing the student's files)
+    timeout: float = 10.0    # CPU seconds per check (and for importing the student's files)
     memory_mb: int = 1024    # address space of the student's process (Python + NumPy included)
     file_mb: int = 16        # largest file (or captured output) the process may write
     seed: int = 0            # root seed of every check's data
@@ -126,8 +128,9 @@ def _tail(path: Path, strip: str = "") -> str:
 
 def _death_cause(returncode: int, killed_for_time: bool, limits: Limits) -> str:
     if killed_for_time:
-        return (f"stopped at the time limit ({limits.timeout:g} s): the code did not return "
-                "(an infinite loop?)")
+        wall = WALL_FACTOR * limits.timeout + WALL_EXTRA_S
+        return (f"stopped at the wall-clock limit ({wall:g} s): the code did not return "
+                "(waiting or sleeping?)")
     if returncode < 0:
         sig = -returncode
         if sig == signal.SIGXCPU:
@@ -173,7 +176,7 @@ def _run_once(sub_copy: Path, work: Path, rubric: Rubric, checks: list[str],
         if len(events) > seen:
             seen = len(events)
             if any(e.get("event") == "ready" for e in events):
-                deadline = time.monotonic() + limits.timeout + GRACE_S
+                deadline = time.monotonic() + WALL_FACTOR * limits.timeout + WALL_EXTRA_S
         if time.monotonic() > deadline:
             killed_for_time = seen > 0
             _kill_group(proc)

@@ -3,7 +3,9 @@
 Started by :mod:`proofs.testing.grading.runner`, never by hand. It limits itself first
 (``resource.setrlimit``: address space from ``--memory``, CPU seconds, file size, no core
 dumps), then imports the rubric and the student's files and runs the requested checks one
-after the other, each under an interval timer (``--timeout`` seconds of wall time). Every
+after the other, each under an interval timer (``--timeout`` seconds of CPU time, so a
+busy machine does not fail slow-but-correct code; code that sleeps is stopped by the
+grader's wall-clock watchdog). Every
 step is appended as one JSON line to the results file named in the job, so the grader
 knows what was running when the process died; the student's own output goes to
 stdout/stderr, which the grader captures.
@@ -23,6 +25,11 @@ import traceback
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, TextIO
+
+from .rubric import Check, Rubric, load_rubric
+
+
+TIMER = signal.ITIMER_PROF  # CPU time of this process (user + system): load does not count
 
 
 class TimeLimitExceeded(BaseException):
@@ -68,8 +75,8 @@ def where_in_submission(tb, root: Path) -> str:
 
 def describe_exception(exc: BaseException, root: Path, limit_s: float, memory_mb: int) -> str:
     if isinstance(exc, TimeLimitExceeded):
-        return (f"stopped at the time limit ({limit_s:g} s): the code did not return "
-                "(an infinite loop?)")
+        return (f"stopped at the time limit ({limit_s:g} s of CPU time): the code did not "
+                "return (an infinite loop?)")
     where = where_in_submission(exc.__traceback__, root)
     at = f" at {where}" if where else ""
     if isinstance(exc, SystemExit):
@@ -105,15 +112,15 @@ def import_submission(sub: Path, module_hint: str | None, results: Results, limi
     if not files:
         errors.append("the submission contains no .py file")
     for i, path in enumerate(files):
-        signal.setitimer(signal.ITIMER_REAL, limit_s)
+        signal.setitimer(TIMER, limit_s)
         try:
             module = import_file(path, f"_nnmath_submission_{i}")
         except BaseException as exc:  # a student's file may raise anything, even SystemExit
-            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.setitimer(TIMER, 0)
             msg = describe_exception(exc, root.resolve(), limit_s, memory_mb)
             errors.append(f"importing {path.name} failed: {msg}")
             continue
-        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.setitimer(TIMER, 0)
         for key, value in vars(module).items():
             if not key.startswith("_"):
                 namespace.setdefault(key, value)
@@ -121,15 +128,30 @@ def import_submission(sub: Path, module_hint: str | None, results: Results, limi
     return namespace, errors
 
 
-def run(job: dict) -> None:
-    _set_limits(job)
-    results = Results(job["results"])
-    signal.signal(signal.SIGALRM, _on_alarm)
+def run_check(rubric: Rubric, chk: Check, namespace: dict[str, Any], root_seed: int,
+              exact: dict[str, float]) -> None:
+    """Run one check on the student's namespace with its data seeded as every student's is:
+    ``ctx.rng`` from (root seed, rubric, check), and ``np.random`` and ``random`` seeded
+    from the same numbers for code that draws from the global generators. Raises what the
+    check raises (AssertionError: failed)."""
     import random
 
     import numpy as np
 
-    from .rubric import load_rubric
+    seed = rubric.seed_for(root_seed, chk.name)
+    student = SimpleNamespace(**{f: namespace[f] for f in chk.functions})
+    ctx = SimpleNamespace(rng=np.random.default_rng(seed), seed=seed, exact=exact,
+                          name=chk.name)
+    np.random.seed(np.random.SeedSequence(seed).generate_state(1)[0])
+    random.seed(repr(seed))
+    chk.function(student, ctx)
+
+
+def run(job: dict) -> None:
+    _set_limits(job)
+    results = Results(job["results"])
+    signal.signal(signal.SIGPROF, _on_alarm)
+    import numpy  # noqa: F401  (imported before the student's code runs)
 
     rubric = load_rubric(job["rubric"])
     results.write(event="ready")
@@ -141,7 +163,6 @@ def run(job: dict) -> None:
                                                  memory_mb)
     for name in job["checks"]:
         chk = rubric.check_named(name)
-        seed = rubric.seed_for(int(job["seed"]), chk.name)
         results.write(event="start", check=name)
         t0 = time.perf_counter()
         missing = [s for s, f in zip(chk.needs, chk.functions)
@@ -154,22 +175,17 @@ def run(job: dict) -> None:
             results.write(event="result", check=name, passed=False, message=message,
                           seconds=0.0)
             continue
-        student = SimpleNamespace(**{f: namespace[f] for f in chk.functions})
-        ctx = SimpleNamespace(rng=np.random.default_rng(seed), seed=seed,
-                              exact=dict(job["exact"]), name=chk.name)
-        np.random.seed(np.random.SeedSequence(seed).generate_state(1)[0])
-        random.seed(repr(seed))
-        signal.setitimer(signal.ITIMER_REAL, limit_s)
+        signal.setitimer(TIMER, limit_s)
         try:
-            chk.function(student, ctx)
+            run_check(rubric, chk, namespace, int(job["seed"]), dict(job["exact"]))
         except AssertionError as exc:
-            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.setitimer(TIMER, 0)
             passed, message = False, str(exc) or "assertion failed (no message)"
         except BaseException as exc:
-            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.setitimer(TIMER, 0)
             passed, message = False, describe_exception(exc, root, limit_s, memory_mb)
         else:
-            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.setitimer(TIMER, 0)
             passed, message = True, ""
         results.write(event="result", check=name, passed=passed, message=message,
                       seconds=round(time.perf_counter() - t0, 4))

@@ -1,4 +1,4 @@
-"""Demo submission (pathological: dropout_forward never returns)."""
+"""Demo submission (pathological: softmax_loss never returns)."""
 import numpy as np
 
 
@@ -82,9 +82,7 @@ def dropout_forward(x, dropout_param):
         np.random.seed(dropout_param["seed"])
     mask = None
     if mode == "train":
-        kept = 0
-        while kept < p * x.size:  # meant to redraw until enough units are kept
-            mask = (np.random.rand(*x.shape) < p) / p
+        mask = (np.random.rand(*x.shape) < p) / p
         out = x * mask
     else:
         out = x
@@ -104,5 +102,7 @@ def softmax_loss(x, y):
     n = x.shape[0]
     loss = -log_probs[np.arange(n), y].mean()
     dx = np.exp(log_probs)
-    dx[np.arange(n), y] -= 1
+    i = 0
+    while i < n:  # the increment of i is missing
+        dx[i, y[i]] -= 1
     return loss, dx / n
