@@ -1,18 +1,19 @@
 """The claim registry: one decorated function per catalog C/E row.
 
-A claim is a proposition (``dropout_preserves_mean``) registered under its catalog slug.
-Its function receives a ``Context`` and returns a list of *assertions*; each assertion
-pairs
+A claim is a proposition (``dropout_preserves_mean``) registered under its catalog slug
+(``@claim(slug, derivations=..., quick=...)``); title, source, section and kinds are the
+row's in ``derive.catalog``. Its function receives a ``Context`` and returns a list of
+*assertions*; each assertion pairs
 
-* an **exact value**, read from ``derive`` (``ctx.exact(slug, name, p=...)``; never typed
-  by hand),
+* an **exact value**, read from ``derive`` (``ctx.exact(slug, name, p=...)`` with one name
+  the derivation declares in its ``exports``; never typed by hand),
 * an **experiment** (samples, an estimate, or a deterministic computation built on
   ``numeric`` where the layer exists),
 * a **foil**: a plausible wrong value that the same experiment must reject,
 
-and the test used (``proofs.stats``). The runner (``proofs.runner``) splits one false-fail
-budget over every assertion, runs the design check (refusing too few samples), and
-reports verdicts.
+and the test used (``proofs.stats``). The runner (``proofs.stats.runner``) splits one
+false-fail budget over every assertion, runs the design check (refusing too few samples),
+and reports verdicts.
 
 Registering is cheap: topic modules import NumPy/SciPy/derive only inside claim bodies,
 so ``nnmath list`` never runs an experiment.
