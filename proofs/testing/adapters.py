@@ -72,14 +72,14 @@ def drop_probability(f: Callable, convention: str, *, arg: int = 1,
 
     @functools.wraps(f)
     def g(*a: Any, **kw: Any) -> Any:
-        a = list(a)
+        args = list(a)
         if key is None:
-            a[arg] = 1 - a[arg] if convention == "keep" else a[arg]
+            args[arg] = 1 - args[arg] if convention == "keep" else args[arg]
         else:
-            param = dict(a[arg])
+            param = dict(args[arg])
             param[key] = 1 - param[key] if convention == "keep" else param[key]
-            a[arg] = param
-        return f(*a, **kw)
+            args[arg] = param
+        return f(*args, **kw)
     return g
 
 

@@ -140,7 +140,7 @@ def call_named(f: Callable, args: tuple, name: str) -> Any:
 
 
 def _perturbed(args: tuple, eps: float, rng: np.random.Generator) -> tuple:
-    out = []
+    out: list[Any] = []
     for a in args:
         if isinstance(a, np.ndarray) and np.issubdtype(a.dtype, np.floating):
             out.append(a * (1 + eps * rng.uniform(-1, 1, a.shape)))
@@ -192,7 +192,7 @@ def assert_forward(f: Callable, reference: Callable, *inputs: Any, name: str | N
         from numeric import reference as R
         assert_forward(my_batchnorm_forward, R.batchnorm_forward, x, gamma, beta, 1e-5)
     """
-    name = name or getattr(f, "__name__", "submission")
+    name = str(name or getattr(f, "__name__", "submission"))
     args = tuple(np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in inputs)
     names = input_names(f, reference, count=len(inputs))
     snap = Snapshot("input", dict(zip(names, args)))
@@ -222,7 +222,8 @@ def assert_forward(f: Callable, reference: Callable, *inputs: Any, name: str | N
                 foils.append((label, _as_tuple(fn(*ref_args))))
         except Exception:  # a mistake that cannot be evaluated here is simply not named
             continue
-    tols, labels_k = [], []
+    tols: list[Any] = []
+    labels_k: list[str] = []
     for k, (w, dl) in enumerate(zip(want_t, deltas)):
         w = np.asarray(w, dtype=np.float64)
         labels_k.append(labels[k] if k < len(labels) else (f"output {k + 1}"

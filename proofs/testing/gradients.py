@@ -139,7 +139,7 @@ def check_backward(forward: Callable, backward: Callable, *inputs: Any,
     """
     if style not in ("cache", "inputs"):
         raise ValueError(f"style must be 'cache' or 'inputs', got {style!r}")
-    name = name or getattr(backward, "__name__", "backward")
+    name = str(name or getattr(backward, "__name__", "backward"))
     fname = getattr(forward, "__name__", "forward")
     names = input_names(forward, count=len(inputs))
     rng = _rng(seed)
