@@ -97,12 +97,25 @@ def ema_unroll(d: Derivation) -> None:
     d.prove_for_sizes("the geometric sum summed by SymPy at fixed T",
                       sp.Eq(total, 1 - gamma**T),
                       lambda m: (total.subs(T, m).doit(), 1 - gamma**m), sizes=(1, 2, 3, 4, 5))
-    d.define("total weight on g_1..g_T", 1 - gamma**T, lhs=total,
-             why="proved above; together with A_0's weight γ^T the total is exactly 1")
+    d.form_for_sizes("total weight on g_1..g_T", 1 - gamma**T,
+                     lambda m: (total.subs(T, m).doit(), 1 - gamma**m), sizes=(1, 2, 3, 4, 5),
+                     lhs=total, why="proved for every T by the induction above (checked "
+                                    "here at T = 1..5); with A_0's weight γ^T the total is 1")
     d.conclude("ema_weight_total", 1 - gamma**T, [gamma, T], kernel=False,
                why="the missing mass γ^T is what bias correction restores")
-    d.conclude("ema_weight", w, [gamma, T, t], kernel=False, check_previous=False,
-               why="the weight of g_t in A_T, proved above by induction")
+
+    def coefficients(m):
+        """The coefficient of each g_k in the recursion iterated m times, and w there."""
+        a = sp.expand(iterate(m)[0])
+        return (sp.Matrix([a.coeff(g[k]) for k in range(1, m + 1)]),
+                sp.Matrix([w.subs({T: m, t: k}) for k in range(1, m + 1)]))
+
+    d.form_for_sizes("the weight of g_t in A_T", w, coefficients, sizes=(1, 2, 3, 4, 5),
+                     lhs=sp.Symbol("w_{T,t}"),
+                     why="proved for every T by the induction above; here each coefficient "
+                         "of the iterated recursion is compared with it, T = 1..5")
+    d.conclude("ema_weight", w, [gamma, T, t], kernel=False,
+               why="the weight of g_t in A_T")
 
     # Erratum: 004 eq. B.33/B.34 weight γ^(T−t)(1 − γ)^t. Compare at T = 3, A_0 = g_0 = 0.
     gs = sp.symbols("g_1:4", real=True)
@@ -156,11 +169,18 @@ def ema_bias_correction(d: Derivation) -> None:
 
     d.prove_for_sizes("iterating the recursion t times", sp.Eq(At[t], (1 - gamma**t) * g),
                       iterate, sizes=(1, 2, 3, 4, 5), why="explicit iteration, t = 1, …, 5")
-    d.define("bias-corrected average", (1 - gamma**t) * g / (1 - gamma**t),
-             lhs=sp.Symbol("Ahat_t"), why="divide by the total weight 1 − γ^t (ema-unroll)")
-    d.rewrite("it recovers the input", g, why="valid for t ≥ 1, where 1 − γ^t > 0")
+    c = d.symbol("c_t", positive=True)
+    d.define("the correction: Â_t = A_t/c_t must return g for a constant input",
+             (1 - gamma**t) * g / c - g, lhs=sp.Symbol("Ahat_t") - g,
+             why="A_t = (1 − γ^t)g (proved above); c_t is the factor to find, t ≥ 1")
+    d.apply("solve for c_t", lambda e: sp.solve(sp.Eq(e, 0), c)[0],
+            "by SymPy (for g ≠ 0): the total weight 1 − γ^t of ema-unroll", lhs=c)
+    d.apply("Â_t = A_t/c_t", lambda e: A / e, lhs=sp.Symbol("Ahat_t"),
+            why="the same division applied to any average A_t")
     d.conclude("ema_debias", A / (1 - gamma**t), [A, gamma, t], kernel=False,
-               check_previous=False, why="Â_t = A_t/(1 − γ^t), for t ≥ 1 (004 eq. B.36)")
+               why="Â_t = A_t/(1 − γ^t), for t ≥ 1 (004 eq. B.36)")
+    d.prove("it recovers the input", ((1 - gamma**t) * g / (1 - gamma**t)), g,
+            "valid for t ≥ 1, where 1 − γ^t > 0")
 
     # 004 eq. B.32: inputs [1, 1, 1], γ = 1/10 (the decimals are the source's, as printed).
     gam = sp.Rational(1, 10)

@@ -43,11 +43,21 @@ def l2_gradient(d: Derivation) -> None:
     d.rewrite("weight decay form", (1 - 2 * eta * lam) * theta - eta * grad_loss,
               why="shrink θ by the factor 1 − 2ηλ, then take the plain gradient step")
     th, G = d.symbols("theta G", real=True)
-    d.define("one coordinate", th - eta * (G + 2 * lam * th), lhs=sp.Symbol("theta_new_i"))
+    rest = d.symbol("S", nonnegative=True)
+    d.define("the penalty seen from one coordinate", lam * (th**2 + rest),
+             "θ stands for θ_i and S = Σ_{j≠i} θ_j², which does not depend on θ_i",
+             lhs=sp.Symbol("R"))
+    d.apply("differentiate in θ_i", lambda e: sp.diff(e, th), "by SymPy",
+            lhs=sp.Symbol("dR_dtheta_i"))
+    d.conclude("l2_gradient", 2 * lam * th, [th, lam], kernel=False,
+               why="the penalty's gradient, coordinate by coordinate")
+    d.apply("one SGD step on ℓ + λ‖θ‖², coordinate i", lambda e: th - eta * (G + e),
+            "θ_i ← θ_i − η(G_i + ∂R/∂θ_i) with the gradient just computed",
+            lhs=sp.Symbol("theta_new_i"))
+    d.rewrite("weight decay form", (1 - 2 * eta * lam) * th - eta * G,
+              why="shrink θ_i by the factor 1 − 2ηλ, then take the plain gradient step")
     d.conclude("sgd_l2_step", (1 - 2 * eta * lam) * th - eta * G, [th, G, eta, lam],
                kernel=False, why="for 0 < 2ηλ < 1 every step first shrinks θ toward 0")
-    d.conclude("l2_gradient", 2 * lam * th, [th, lam], kernel=False, check_previous=False,
-               why="the penalty's gradient, coordinate by coordinate (proved above)")
 
     d.crosscheck_gradient("∂R/∂θ_1 = 2λθ_1 against a central difference", penalty,
                           theta[0], 2 * lam * theta[0],
@@ -207,11 +217,15 @@ def mixup(d: Derivation) -> None:
              why="∫ λ·λ^(a−1)(1 − λ)^(a−1) dλ = B(a + 1, a)")
     d.rewrite("Γ(a + 1) = aΓ(a), Γ(2a + 1) = 2aΓ(2a)", sp.Rational(1, 2),
               why="the mean is 1/2 for every a > 0 (λ and 1 − λ have the same law)")
+    d.conclude("mixup_mean", sp.Rational(1, 2), [a], kernel=False,
+               why="E λ for λ ~ Beta(a, a), any a > 0")
     d.define("second moment", B(a + 2, a) / B(a, a), lhs=sp.Integral(lam**2 * f, (lam, 0, 1)))
     d.rewrite("same Γ recursions", (a + 1) / (2 * (2 * a + 1)))
-    d.define("variance", (a + 1) / (2 * (2 * a + 1)) - sp.Rational(1, 4),
-             lhs=sp.Symbol("Var"))
+    d.apply("variance: E[λ²] − (E λ)²", lambda e: e - sp.Rational(1, 2)**2,
+            "with the mean 1/2 above", lhs=sp.Symbol("Var"))
     d.rewrite("simplify", 1 / (4 * (2 * a + 1)))
+    d.conclude("mixup_variance", 1 / (4 * (2 * a + 1)), [a], kernel=False,
+               why="Var λ for λ ~ Beta(a, a)")
     d.apply("a → 0⁺", sp.Limit(1 / (4 * (2 * a + 1)), a, 0, "+"),
             lhs=sp.Limit(sp.Symbol("Var"), a, 0, "+"),
             why="the largest variance a [0, 1] variable with mean ½ can have: "
@@ -251,10 +265,6 @@ def mixup(d: Derivation) -> None:
             lhs=sp.Limit(sp.Integral(1 / (lam * (1 - lam)), (lam, delta, 1 - delta)),
                          delta, 0, "+"),
             why="the integral diverges: Beta(0, 0) cannot be normalised")
-    d.conclude("mixup_mean", sp.Rational(1, 2), [a], kernel=False, check_previous=False,
-               why="E λ for λ ~ Beta(a, a), any a > 0")
-    d.conclude("mixup_variance", 1 / (4 * (2 * a + 1)), [a], kernel=False,
-               check_previous=False, why="Var λ for λ ~ Beta(a, a)")
 
     d.erratum(
         "mixup-beta-zero", source="002 §9.5.3 (MixUp)",

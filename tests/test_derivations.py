@@ -27,7 +27,7 @@ def test_builds_and_every_step_is_justified(slug):
     assert d.conclusions or d.errata, f"{slug} concludes nothing"
     for step in d.steps:
         assert step.check.method in {"given", "sympy", "exact", "sizes", "random-rational",
-                                     "high-precision"}
+                                     "high-precision", "quadrature"}
         if step.kind in ("rewrite", "prove", "sizes"):
             assert step.check.method not in ("given", "sympy"), (
                 f"{slug} step {step.index} '{step.label}' is a claimed equality but unchecked")

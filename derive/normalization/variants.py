@@ -121,9 +121,12 @@ def batchnorm_epsilon(d: Derivation) -> None:
     d.prove_true("the bound", sp.Ge(nu / (eps * (nu + eps)), 0),
                  "ν ≥ 0 and ε > 0 make the subtracted term non-negative, so std⁻² ≤ 1/ε and "
                  "(√ being increasing) 1/√(ν + ε) ≤ 1/√ε, with equality at ν = 0")
+    d.define("the direct-path factor", 1 / sp.sqrt(nu + eps), "the square root of step 1",
+             lhs=sp.Symbol(r"\mathrm{std}^{-1}"))
+    d.rewrite("its value at ν = 0", 1 / sp.sqrt(eps), at={nu: 0},
+              why="by the bound it is at most this for every ν ≥ 0, and ν = 0 reaches it")
     d.conclude("batchnorm_direct_factor_bound", 1 / sp.sqrt(eps), [eps],
-               "the largest value of 1/√(ν + ε) over ν ≥ 0 (reached at ν = 0)", kernel=False,
-               check_previous=False)
+               "the largest value of 1/√(ν + ε) over ν ≥ 0 (reached at ν = 0)", kernel=False)
     c = sp.Symbol("c", real=True)
 
     def constant_feature(m):
