@@ -61,12 +61,14 @@ def dropout_preserves_mean(ctx: Context) -> list:
         exact = ctx.exact("dropout-mean", "mean", p=p, mu_h=eh)
         # a stated bound on the per-sample sd: √E[out²] = √(E[h²]/(1 − p))
         sd = (eh2 / (1 - float(p))) ** 0.5
+        why = ("" if p <= _frac("1/2") else "the missing rescaling is the named mistake; "
+               "it is a factor 1 − p, so large drop probabilities make it far")
         out.append(Moment(f"E[out], p = {text}, h = ReLU(N(0,1))", exact,
                           exact * (1 - float(p)), _dropout_relu(float(p)), "mean", sd=sd,
-                          foil_name="no 1/(1−p) rescaling"))
+                          foil_name="no 1/(1−p) rescaling", foil_why=why))
         out.append(Moment(f"numeric Dropout: E[out], p = {text}", exact,
                           exact * (1 - float(p)), _numeric_dropout(float(p)), "mean", sd=sd,
-                          foil_name="no 1/(1−p) rescaling"))
+                          foil_name="no 1/(1−p) rescaling", foil_why=why))
     return out
 
 
@@ -139,7 +141,9 @@ def kept_count_is_binomial(ctx: Context) -> list:
                      lambda x: st.poisson.cdf(x, lam), mean, lam, (0, 3 * M),
                      foil_name=f"Poisson({lam:g})"),
         Proportion("keep rate = 1 − p", 1 - float(p), float(p), keep_rate,
-                   foil_name="p as keep probability"),
+                   foil_name="p as keep probability",
+                   foil_why="reading p as the keep probability is the named mistake; it "
+                            "swaps 0.7 and 0.3, there is no nearer version of it"),
     ]
 
 
@@ -209,7 +213,8 @@ def dropconnect_moments(ctx: Context) -> list:
     """y = (W⊙M)x with M_ij ~ Bernoulli(1 − p) on the weights (2×3 W, fixed rational W, x):
     E y_i = (1 − p)Σ_j W_ij x_j and Var y_i = p(1 − p)Σ_j W_ij² x_j² (derive's matrices,
     every symbol substituted). Foils: the mean without the keep factor (Wx); the variance
-    of dropping unit i's whole output, p(1 − p)(Σ_j W_ij x_j)²."""
+    of dropping unit i's whole output, p(1 − p)(Σ_j W_ij x_j)². numeric has no DropConnect
+    layer (it is not among the layers the course builds), so the masks are drawn here."""
     import numpy as np
     import sympy as sp
 
@@ -241,7 +246,9 @@ def dropconnect_moments(ctx: Context) -> list:
         out.append(Moment(f"E[y_{i + 1}]", float(mean[i]), wx, sampler(i), "mean",
                           foil_name="no (1−p) factor"))
         out.append(Moment(f"Var[y_{i + 1}]", float(var[i]), float(p * (1 - p)) * wx ** 2,
-                          sampler(i), "variance", foil_name="unit-dropout variance"))
+                          sampler(i), "variance", foil_name="unit-dropout variance",
+                          foil_why="dropout's variance for DropConnect's is the named "
+                                   "confusion; for y_2 the terms of Σ W x partly cancel"))
     return out
 
 
@@ -278,8 +285,12 @@ def dropout_shifts_batchnorm_statistics(ctx: Context) -> list:
     from ..stats.assertions import Estimate
     return [
         Moment("Var seen by BN in training (p = 1/2)", var_train, var_eval, sampler_train,
-               "variance", foil_name="eval variance"),
+               "variance", foil_name="eval variance",
+               foil_why="the named mistake is to assume BN sees the eval-mode variance; at "
+                        "p = 1/2 it is E[h²] smaller, no nearer version exists"),
         Estimate("BN eval output variance = Var_eval/Var_train", ratio, 1.0, experiment,
                  foil_name="no shift (1)",
+                 foil_why="the named belief is that dropout and BN commute (ratio 1); the "
+                          "shift itself is the effect measured",
                  note="CLT over 256 features; running statistics' noise included in the SE"),
     ]
