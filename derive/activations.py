@@ -75,9 +75,9 @@ def sigmoid_derivative(d: Derivation) -> None:
             "for x > 0, e^{−|x|} = e^{−x}: the kernel form is the definition")
     d.prove("negative side", sig.subs(x, n), stable.subs(x, n),
             "for x < 0, multiply numerator and denominator by e^{x} = e^{−|x|}")
-    d.define("overflow-free form", stable,
-             "the two branches proved above, joined at x = 0 where both give 1/2; "
-             "e^{−|x|} ≤ 1 never overflows", lhs=S)
+    d.rewrite("overflow-free form", stable,
+              "the two branches proved above, joined at x = 0 where both give 1/2; "
+              "e^{−|x|} ≤ 1 never overflows", lhs=S)
     d.conclude("sigmoid", stable, [x], "kernel: σ(x) without overflow for any float64 x", lhs=S)
 
     d.define("σ again", sig, "start of the derivative chain", lhs=S)
@@ -91,9 +91,9 @@ def sigmoid_derivative(d: Derivation) -> None:
     for side in (p, n):
         d.prove(f"kernel form, x {'>' if side == p else '<'} 0", (sig * (1 - sig)).subs(x, side),
                 grad_stable.subs(x, side), "σ' is even, so σ'(x) = σ'(−|x|)")
-    d.define("overflow-free form", grad_stable,
-             "the two sides proved above (and at 0 both give 1/4): e^{−|x|}/(1 + e^{−|x|})²",
-             lhs=sp.Derivative(S, x))
+    d.rewrite("overflow-free form", grad_stable,
+              "the two sides proved above (and at 0 both give 1/4): e^{−|x|}/(1 + e^{−|x|})²",
+              lhs=sp.Derivative(S, x))
     d.conclude("sigmoid_grad", grad_stable, [x], "kernel: σ'(x)", lhs=sp.Derivative(S, x))
     d.crosscheck("sigmoid kernel against scipy.special.expit", stable,
                  _np_expit, at={x: (-40.0, 40.0)},

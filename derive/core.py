@@ -276,6 +276,32 @@ RATIONAL_RANGE = 10**6
 INTEGER_RANGE_NUMERIC = 24
 
 
+_KINKS = (sp.Abs, sp.sign, sp.Heaviside, sp.Piecewise, sp.Max, sp.Min)
+
+
+def _sign_case_symbols(entries: Sequence) -> list:
+    """Real symbols inside |·|, sign, Heaviside, Piecewise, Max, Min (at most 3)."""
+    found: set = set()
+    for x in entries:
+        for k in sp.sympify(x).atoms(*_KINKS):
+            found |= {s for s in k.free_symbols if s.is_real and not s.is_positive
+                      and not s.is_negative and not s.is_zero}
+    syms = sorted(found, key=lambda t: t.name)
+    return syms if 0 < len(syms) <= 3 else []
+
+
+def _zero_by_sign_cases(e: Any, syms: Sequence) -> bool:
+    """e = 0 for every real value of ``syms``: checked exactly with each symbol replaced by
+    a positive symbol, by minus a positive symbol, and by 0 (the three cases are
+    exhaustive for a real symbol, so this is a proof, not a sample)."""
+    if not syms:
+        return _cheap_zero(e) or _simplify_zero(e)
+    s, rest = syms[0], syms[1:]
+    p = sp.Dummy(s.name, positive=True)
+    return all(_zero_by_sign_cases(sp.sympify(e).subs(s, v), rest)
+               for v in (p, -p, sp.Integer(0)))
+
+
 def _sample_value(sym: sp.Symbol, rng: random.Random, n_range: int,
                   int_range: int | None = None) -> sp.Rational:
     """A random rational respecting the symbol's assumptions (positive, nonnegative ...)."""
@@ -467,6 +493,10 @@ def check_equal(a: Any, b: Any, *, seed: str = "", points: int = 8,
     sample(1, probe=True)  # a wrong step fails here, before the (slow) simplify
     if all(_cheap_zero(x) or _simplify_zero(x) for x in entries):
         return Check("exact", "simplify")
+    cases = _sign_case_symbols(entries)
+    if cases and all(_zero_by_sign_cases(x, cases) for x in entries):
+        names = ", ".join(s.name for s in cases)
+        return Check("exact", f"by cases: each of {names} positive, negative, zero")
     sample(points - 1)
     if rational and not numeric_used:
         degree = _total_degree(diff)
