@@ -298,7 +298,8 @@ class BatchNorm(Layer):
             self.running_var = (1 - w) * self.running_var + w * var * (m / (m - 1))
         else:
             mean, var = self.running_mean, self.running_var
-        inv_std = 1.0 / np.sqrt(var + self.eps)
+        # 1/√(ν + ε): the normalisation kernel applied to x − μ = 1 (one formula, not two)
+        inv_std = K.batchnorm_normalize(1.0, 0.0, var, self.eps)
         xhat = K.batchnorm_normalize(x, mean, var, self.eps)
         self._cache = (xhat, inv_std, train)
         return K.batchnorm_affine(xhat, self.params["gamma"], self.params["beta"])
@@ -335,10 +336,11 @@ class LayerNorm(Layer):
         x = check_array(x, "LayerNorm input", ndim=2, features=self.n)
         mean = x.mean(axis=1, keepdims=True)
         var = x.var(axis=1, keepdims=True)
-        inv_std = 1.0 / np.sqrt(var + self.eps)
+        inv_std = K.layernorm_normalize(1.0, 0.0, var, self.eps)  # 1/√(ν + ε), as in BatchNorm
         xhat = K.layernorm_normalize(x, mean, var, self.eps)
         self._cache = (xhat, inv_std)
-        return self.params["gamma"] * xhat + self.params["beta"]
+        # the affine part is BatchNorm's kernel with per-feature γ, β (layernorm-forward)
+        return K.batchnorm_affine(xhat, self.params["gamma"], self.params["beta"])
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
         xhat, inv_std = self._saved()
