@@ -30,7 +30,9 @@ def _relu_sampler(sigma: float):
 def relu_moments_match(ctx: Context) -> list:
     """z ~ N(0, σ²): E[ReLU z] = σ/√(2π), Var = σ²(1/2 − 1/(2π)). Foils: E|z|/1 = σ√(2/π)
     for the mean (forgetting the half); σ²/2 for the variance (second moment taken for the
-    variance)."""
+    variance). The moments are a property of the Gaussian, not of code: the samples come
+    from proofs.stats.sampler's fast ReLU-of-normals (numeric's ReLU layer is exercised by
+    the depth experiment)."""
     import math
     out = []
     for sigma in ((1,) if ctx.quick else (0.5, 1, 2)):
