@@ -108,7 +108,8 @@ def sweep(seeds: range, *, quick: bool, budget: float, processes: int = 2,
                     bad = sum(1 for r in out if r.failures)
                     progress(f"seed {res.seed}: {len(res.failures)} failures "
                              f"({len(out)} seeds done, {bad} failed, "
-                             f"{time.perf_counter() - t0:.0f} s)")
+                             f"{time.perf_counter() - t0:.0f} s)"
+                             + "".join(f"\n  seed {res.seed}: {f}" for f in res.failures))
             submit_more()
     return sorted(out, key=lambda r: r.seed)
 
