@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from proofs import claims, stats
+from proofs.cli import verify_table
 from proofs.stats import assertions, runner
 
 ALL = list(claims.entries())
@@ -20,7 +21,7 @@ QUICK = [s for s, e in claims.entries().items() if e.quick]
 
 
 def _describe(report) -> str:
-    return runner.table([report])
+    return verify_table.table([report])
 
 
 @pytest.mark.parametrize("slug", QUICK)

@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from proofs import claims
+from proofs.cli import verify_table
 from proofs.stats import runner
 
 pytestmark = pytest.mark.slow
@@ -17,7 +18,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 @pytest.mark.parametrize("slug", ALL)
 def test_full_size_claim_passes(slug):
     report = runner.run_claim(slug, quick=False)
-    assert report.ok, runner.table([report])
+    assert report.ok, verify_table.table([report])
 
 
 @pytest.mark.parametrize("slug", ALL)
@@ -25,7 +26,7 @@ def test_full_size_foil_is_rejected(slug):
     report = runner.run_claim(slug, quick=False, foil_mode=True)
     assert not report.error, report.error
     assert report.verdicts and all(v.result is not None and not v.result.accepted
-                                   for v in report.verdicts), runner.table([report])
+                                   for v in report.verdicts), verify_table.table([report])
 
 
 @pytest.mark.parametrize("script, args", [

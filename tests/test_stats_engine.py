@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from proofs import claims, stats
+from proofs.cli import verify_table
 from proofs.stats import assertions, design, results, runner, seed_sweep
 from proofs.stats.sampler import PowerSums, dropout_relu_power_sums
 
@@ -175,7 +176,7 @@ def test_behaviour_result_has_no_filler_numbers():
     r = results.behaviour_result(True, False, note="holds")
     assert r.ok and r.exact is None and r.estimate is None and r.se is None
     assert r.z is None and r.n is None and r.foil_distance is None
-    row = runner.table([runner.ClaimReport("c", "t", [runner.Verdict("c", "b", r)], 0.0)])
+    row = verify_table.table([runner.ClaimReport("c", "t", [runner.Verdict("c", "b", r)], 0.0)])
     assert "inf" not in row and "pass" in row
 
 

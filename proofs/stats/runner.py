@@ -140,67 +140,7 @@ def run(slugs: Iterable[str] | None = None, *, seed: int = DEFAULT_SEED, quick: 
     return reports
 
 
-# ---- output ------------------------------------------------------------------------------
-def _fmt(x: float | None) -> str:
-    if x is None:
-        return ""
-    if isinstance(x, float) and math.isnan(x):
-        return "—"
-    if isinstance(x, float) and math.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    if x == 0:
-        return "0"
-    if abs(x) >= 1e5 or abs(x) < 1e-3:
-        return f"{x:.3e}"
-    return f"{x:.6g}"
-
-
-def _z(z: float | None) -> str:
-    if z is None:
-        return ""
-    if math.isinf(z):
-        return "inf"
-    if math.isnan(z):
-        return "nan"
-    return f"{z:+.2f}" if abs(z) < 1e4 else f"{z:+.1e}"
-
-
-def table(reports: list[ClaimReport]) -> str:
-    rows = [("claim", "assertion", "method", "exact", "estimate", "SE", "z", "foil z",
-             "verdict")]
-    for r in reports:
-        if r.error:
-            rows.append((r.slug, "(building the claim)", "—", "—", "—", "—", "—", "—",
-                         "ERROR " + r.error[:100]))
-        for v in r.verdicts:
-            if v.result is None:
-                rows.append((r.slug, v.label, "—", "—", "—", "—", "—", "—",
-                             "ERROR " + v.error.splitlines()[-1][:100]))
-                continue
-            t = v.result
-            verdict = "pass" if t.ok else ("FAIL: foil not rejected" if t.accepted
-                                           else "FAIL")
-            rows.append((r.slug, v.label, t.method, _fmt(t.exact), _fmt(t.estimate),
-                         _fmt(t.se), _z(t.z), _z(t.foil_z), verdict))
-    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
-    widths = [min(w, 44) for w in widths]
-    lines = []
-    for j, row in enumerate(rows):
-        cells = [str(c)[:w] if i < 8 else str(c) for i, (c, w) in enumerate(zip(row, widths))]
-        lines.append("  ".join(c.ljust(w) if i < 2 or i == 2 else c.rjust(w) if i < 8 else c
-                               for i, (c, w) in enumerate(zip(cells, widths))).rstrip())
-        if j == 0:
-            lines.append("-" * min(sum(widths) + 16, 160))
-    n_ass = sum(len(r.verdicts) for r in reports)
-    n_fail = sum(1 for r in reports for v in r.verdicts if not v.ok) + sum(
-        1 for r in reports if r.error)
-    lines.append("")
-    lines.append(f"{len(reports)} claims, {n_ass} assertions, {n_fail} failed; "
-                 f"{sum(r.seconds for r in reports):.1f} s "
-                 f"({sum(r.cpu_seconds for r in reports):.1f} s of CPU time)")
-    return "\n".join(lines)
-
-
+# ---- output (the reader's table is proofs/cli/verify_table.py) ------------------------
 def to_json(reports: list[ClaimReport], *, seed: int, budget: float) -> dict:
     out: dict[str, Any] = {"seed": seed, "false_fail_budget": budget,
                            "ok": bool(all(r.ok for r in reports)), "claims": []}
