@@ -19,7 +19,8 @@ its arguments. Conventions (those of 000/001/003 and ``numeric.layers``):
 * softmax cross-entropy: the MEAN over the batch of −log softmax(z)_label, computed with
   the max-shift (stable-softmax); labels are class indices (N,) or distributions (N, C);
   the gradient is (softmax(z)·Σy − y)/N (softmax-ce-gradient);
-* ReLU'(0) = 0 (relu-family).
+* ReLU'(0) = 0 (relu-family); every activation of ``numeric.layers`` has a
+  ``<name>_forward(x, ...)`` and ``<name>_backward(dout, x, ...)`` = dout·f'(x).
 
 Example::
 
@@ -45,13 +46,27 @@ __all__ = [
     "batchnorm_forward",
     "dropout_backward",
     "dropout_forward",
+    "elu_backward",
+    "elu_forward",
+    "gelu_backward",
+    "gelu_forward",
     "he_normal_std",
     "layernorm_backward",
     "layernorm_forward",
+    "leaky_relu_backward",
+    "leaky_relu_forward",
     "relu_backward",
     "relu_forward",
+    "selu_backward",
+    "selu_forward",
+    "sigmoid_backward",
+    "sigmoid_forward",
     "softmax",
     "softmax_cross_entropy",
+    "swish_backward",
+    "swish_forward",
+    "tanh_backward",
+    "tanh_forward",
 ]
 
 
@@ -164,3 +179,74 @@ def softmax_cross_entropy(logits: Any, labels: Any) -> tuple[float, np.ndarray]:
 def he_normal_std(fan_in: Any) -> Any:
     """He (Kaiming) normal standard deviation √(2/fan_in) (kernel he_normal_std, 002 §9.4)."""
     return K.he_normal_std(np.asarray(fan_in, dtype=np.float64))
+
+
+# ---- the other activations of numeric.layers: forward f(x) and backward dout·f'(x) --------
+def sigmoid_forward(x: Any) -> np.ndarray:
+    """σ(x) = 1/(1 + e^{−x}) (kernel sigmoid, overflow-free)."""
+    return K.sigmoid(_f64(x))
+
+
+def sigmoid_backward(dout: Any, x: Any) -> np.ndarray:
+    """dout·σ(x)(1 − σ(x)) (kernel sigmoid_grad)."""
+    return _f64(dout) * K.sigmoid_grad(_f64(x))
+
+
+def tanh_forward(x: Any) -> np.ndarray:
+    """tanh x."""
+    return np.tanh(_f64(x))
+
+
+def tanh_backward(dout: Any, x: Any) -> np.ndarray:
+    """dout·(1 − tanh² x) (kernel tanh_grad)."""
+    return _f64(dout) * K.tanh_grad(_f64(x))
+
+
+def leaky_relu_forward(x: Any, a: float = 0.01) -> np.ndarray:
+    """x for x > 0, a·x otherwise (kernel leaky_relu)."""
+    return K.leaky_relu(_f64(x), float(a))
+
+
+def leaky_relu_backward(dout: Any, x: Any, a: float = 0.01) -> np.ndarray:
+    """dout·(1 for x > 0, a otherwise) (kernel leaky_relu_grad)."""
+    return _f64(dout) * K.leaky_relu_grad(_f64(x), float(a))
+
+
+def elu_forward(x: Any, alpha: float = 1.0) -> np.ndarray:
+    """x for x > 0, α(eˣ − 1) otherwise (kernel elu)."""
+    return K.elu(_f64(x), float(alpha))
+
+
+def elu_backward(dout: Any, x: Any, alpha: float = 1.0) -> np.ndarray:
+    """dout·ELU'(x) (kernel elu_grad)."""
+    return _f64(dout) * K.elu_grad(_f64(x), float(alpha))
+
+
+def selu_forward(x: Any) -> np.ndarray:
+    """λ·ELU_α(x) with the self-normalising constants (kernel selu)."""
+    return K.selu(_f64(x))
+
+
+def selu_backward(dout: Any, x: Any) -> np.ndarray:
+    """dout·SELU'(x) (kernel selu_grad)."""
+    return _f64(dout) * K.selu_grad(_f64(x))
+
+
+def gelu_forward(x: Any) -> np.ndarray:
+    """x·Φ(x), the exact GELU (kernel gelu)."""
+    return K.gelu(_f64(x))
+
+
+def gelu_backward(dout: Any, x: Any) -> np.ndarray:
+    """dout·(Φ(x) + x·φ(x)) (kernel gelu_grad)."""
+    return _f64(dout) * K.gelu_grad(_f64(x))
+
+
+def swish_forward(x: Any, beta: float = 1.0) -> np.ndarray:
+    """x·σ(βx) (kernel swish)."""
+    return K.swish(_f64(x), float(beta))
+
+
+def swish_backward(dout: Any, x: Any, beta: float = 1.0) -> np.ndarray:
+    """dout·Swish'(x) (kernel swish_grad)."""
+    return _f64(dout) * K.swish_grad(_f64(x), float(beta))

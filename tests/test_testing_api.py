@@ -284,3 +284,14 @@ def test_reference_set_agrees_with_the_layers():
                                ln.forward(x, train=True), rtol=1e-13)
     assert R.he_normal_std(8) == pytest.approx(0.5)
     assert R.dropout_forward(np.ones(2), np.array([1.0, 0.0]), 0.5).tolist() == [2.0, 0.0]
+
+
+@pytest.mark.parametrize("name, layer, args", [
+    ("sigmoid", L.Sigmoid(), ()), ("tanh", L.Tanh(), ()), ("leaky_relu", L.LeakyReLU(0.1), (0.1,)),
+    ("elu", L.ELU(0.7), (0.7,)), ("selu", L.SELU(), ()), ("gelu", L.GELU(), ()),
+    ("swish", L.Swish(1.5), (1.5,))])
+def test_reference_activations(name, layer, args):
+    x = np.random.default_rng(9).standard_normal((5, 4)) * 2
+    f, b = getattr(R, f"{name}_forward"), getattr(R, f"{name}_backward")
+    np.testing.assert_allclose(f(x, *args), layer.forward(x, train=True), rtol=1e-13)
+    check_vjp(lambda a: f(a, *args), x, lambda u: b(u, x, *args), seed=1, name=name)
