@@ -11,11 +11,17 @@ text prints the reason on stderr and exits with status 2 before anything is eval
 An expression that starts with '-' must follow ``--`` (``nnmath activation -- "-x"``).
 
 Monte Carlo design: z = √v·ξ, ξ ~ N(0, 1) from ``numpy.random.default_rng`` with child
-seeds of ``SeedSequence(seed)``; for each moment a CLT z-test (normal approximation)
-accepts the derived value when |z| ≤ z_{α/2}; the family-wise false-fail rate (default
-1e-6) is split equally (Bonferroni) over the tests. Each test has a foil, a plausible
-wrong value (ReLU's moment, else the derived value off by 5%), which must be rejected;
-the sample size is raised to what separating the foil needs at false-pass rate 1e-6.
+seeds of ``SeedSequence(seed)``; each moment E[y] (y = f, f² or f'²) gets a CLT z-test
+(normal approximation) that accepts the derived value when |z| ≤ z_{α/2}; the
+family-wise false-fail rate (default 1e-6) is split equally (Bonferroni) over the tests.
+Each test has a foil, a plausible wrong value (ReLU's moment, else the derived value off
+by 5%), which must be rejected at false-pass rate 1e-6. The standard deviation of y is
+DERIVED, not estimated: sd² = E[y²] − E[y]² with E[y²] = E[f²], E[f⁴] or E[f'⁴] from the
+analysis (exact or verified quadrature). It sizes the test (n from
+``proofs.stats.n_for_z_test``) and gives its SE = sd/√n, so a heavy tail that the
+samples rarely reach cannot shrink the SE and fail a correct value. A test whose E[y²]
+is infinite, or that needs more than 10 000 000 samples, or whose float64 kernel
+overflows, is not run: its row says it cannot be sized at this budget (not a failure).
 """
 from __future__ import annotations
 
@@ -31,15 +37,17 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from derive.custom import ActivationAnalysis, AnalysisTimeout, analyse_activation
+from derive.custom import ActivationAnalysis, _variance, analyse_activation
 from derive.safe_parse import MAX_LENGTH, UnsafeExpression, X, parse_activation
 
 from .. import stats
-from . import nonnegative_int
+from ..stats import TestResult
+from . import UsageError, nonnegative_int
 
-__all__ = ["MonteCarloRow", "add_arguments", "kernel", "monte_carlo", "run"]
+__all__ = ["McRow", "add_arguments", "kernel", "monte_carlo", "run", "sized"]
 
 MAX_SAMPLES = 10_000_000
+MAX_SECONDS = 60.0  # the analysis (derive.custom's limit)
 FALSE_PASS_RATE = 1e-6
 FOIL_MIN_GAP = 0.05  # relative: a foil closer than this to the truth is replaced
 
@@ -67,6 +75,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="significant digits of quadrature results (15-60)")
     parser.add_argument("--time-limit", type=float, default=2.0,
                         help="seconds SymPy may spend on optional closed forms (default 2)")
+    parser.add_argument("--max-seconds", type=float, default=MAX_SECONDS,
+                        help="time limit of the whole analysis in seconds (default 60)")
     parser.add_argument("--false-fail-rate", type=float, default=1e-6,
                         help="family-wise false-fail rate of the Monte Carlo check")
 
@@ -108,28 +118,15 @@ def kernel(analysis: ActivationAnalysis) -> tuple[str, Callable, Callable]:
 
 
 # ---- Monte Carlo ---------------------------------------------------------------------------
-@dataclasses.dataclass
-class MonteCarloRow:
-    moment: str
-    variance: float
-    exact: float
-    estimate: float
-    se: float
-    z: float
-    foil_name: str
-    foil: float
-    foil_z: float
-    critical: float
-    n: int
-    n_required: int
-    false_fail_rate: float
-    accepted: bool
-    foil_rejected: bool
-    note: str = ""
+McRow = tuple  # (moment label, variance, foil description, proofs.stats.TestResult)
+_MC_LABELS = {"mean": "E[f(z)]", "second_moment": "E[f(z)²]",
+              "derivative_second_moment": "E[f'(z)²]"}
+_SQUARES = {"mean": "E[f²]", "second_moment": "E[f⁴]", "derivative_second_moment": "E[f'⁴]"}
 
-    @property
-    def ok(self) -> bool:
-        return self.accepted and self.foil_rejected
+
+def sized(result: TestResult) -> bool:
+    """False for a test that was not run because it cannot be sized (n = 0)."""
+    return result.n > 0
 
 
 def _relu_moment(name: str, v: float) -> float:
@@ -144,64 +141,78 @@ def _foil(name: str, v: float, exact: float) -> tuple[str, float]:
     return "derived value +5%", exact * 1.05 if exact else 0.05
 
 
+def _derived_sd(mean: Any, square: Any) -> float:
+    """√(E[y²] − E[y]²) from the derived moments, in 40-digit arithmetic (no cancellation
+    in float64); inf when E[y²] is infinite or the result is beyond float64."""
+    if square is None:
+        return math.inf
+    var = sp.N(square.value - mean.value**2, 40)
+    return math.sqrt(max(float(var), 0.0)) * 1.001  # 0.1% margin for quadrature digits
+
+
+def _unsized(exact: float, foil: float, need: int, alpha: float, why: str) -> TestResult:
+    return TestResult(method="clt-z", estimate=math.nan, exact=exact, foil=foil,
+                      se=math.nan, z=math.nan, foil_z=math.nan,
+                      critical=stats.z_two_sided(alpha), n=0, n_required=need,
+                      false_fail_rate=alpha, false_pass_rate=FALSE_PASS_RATE,
+                      accepted=False, foil_rejected=False, note=f"cannot be sized: {why}")
+
+
 def monte_carlo(analysis: ActivationAnalysis, f: Callable, df: Callable, *,
                 samples: int = 1_000_000, seed: int = 0,
-                false_fail_rate: float = 1e-6) -> list[MonteCarloRow]:
-    """CLT z-tests of the derived moments against sample means (module docstring)."""
+                false_fail_rate: float = 1e-6) -> list[McRow]:
+    """CLT z-tests of the derived moments against sample means, SE from the derived
+    variance (module docstring). Rows that cannot be sized have ``n = 0``."""
     if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1000:
         raise ValueError(f"samples must be an integer of at least 1000, got {samples!r}")
     if samples > MAX_SAMPLES:
         raise ValueError(f"samples must be at most {MAX_SAMPLES:,}, got {samples:,}")
     stats.check_rate(false_fail_rate, "false_fail_rate")
     variances = list(analysis.moments)
-    tests = len(variances) * 3
-    alpha = false_fail_rate / tests
-    rows = []
+    alpha = false_fail_rate / (len(variances) * 3)
+    rows: list[McRow] = []
     children = np.random.SeedSequence(seed).spawn(len(variances))
     for v, child in zip(variances, children):
-        rng = np.random.default_rng(child)
-        scale = math.sqrt(float(v))
-        draws = [rng.standard_normal(samples) * scale]
-
-        def values(z: np.ndarray) -> dict:
-            with np.errstate(all="ignore"):
-                fz = np.asarray(f(z), dtype=np.float64) * np.ones_like(z)
-                dz = np.asarray(df(z), dtype=np.float64) * np.ones_like(z)
-            return {"mean": fz, "second_moment": fz * fz, "derivative_second_moment": dz * dz}
-
-        vals = values(draws[0])
         plan = {}
         for name, m in analysis.moments[v].items():
             exact = float(m.value)
             foil_name, foil = _foil(name, float(v), exact)
+            sd = _derived_sd(m, analysis.fourth_moments[v][name])
+            why, need = "", 0
+            if not math.isfinite(exact):
+                why = "the derived value is beyond float64"
+            elif not math.isfinite(sd):
+                why = (f"{_SQUARES[name]} is infinite (or beyond float64) under N(0, "
+                       f"{sp.sstr(v)}), so the sample mean has no variance to size a CLT "
+                       "test with")
+            else:
+                need = stats.n_for_z_test(sd, exact - foil, alpha, FALSE_PASS_RATE)
+                if need > MAX_SAMPLES:
+                    why = (f"separating the foil needs {need:,} samples, more than the cap "
+                           f"of {MAX_SAMPLES:,} (heavy tails: sd of the samples "
+                           f"{sd:.3g} against a gap of {abs(exact - foil):.3g})")
+            plan[name] = (exact, foil_name, foil, sd, need, why)
+        n = max([samples] + [p[4] for p in plan.values() if not p[5]])
+        rng = np.random.default_rng(child)
+        z = rng.standard_normal(n) * math.sqrt(float(v))
+        with np.errstate(all="ignore"):
+            fz = np.asarray(f(z), dtype=np.float64) * np.ones_like(z)
+            dz = np.asarray(df(z), dtype=np.float64) * np.ones_like(z)
+            vals = {"mean": fz, "second_moment": fz * fz, "derivative_second_moment": dz * dz}
+        for name, (exact, foil_name, foil, sd, need, why) in plan.items():
             y = vals[name]
-            sd = float(np.std(y)) if np.all(np.isfinite(y)) else math.inf
-            need = (stats.n_for_z_test(1.1 * sd, exact - foil, alpha, FALSE_PASS_RATE)
-                    if math.isfinite(sd) else samples)
-            plan[name] = (exact, foil_name, foil, need)
-        extra = min(max(need for *_, need in plan.values()), MAX_SAMPLES) - samples
-        if extra > 0:  # the foil design needs more samples: draw them from the same stream
-            more = values(rng.standard_normal(extra) * scale)
-            vals = {k: np.concatenate([vals[k], more[k]]) for k in vals}
-        for name, (exact, foil_name, foil, need) in plan.items():
-            y = vals[name]
-            label = {"mean": "E[f(z)]", "second_moment": "E[f(z)²]",
-                     "derivative_second_moment": "E[f'(z)²]"}[name]
-            if not np.all(np.isfinite(y)):
-                bad = int(np.sum(~np.isfinite(y)))
-                rows.append(MonteCarloRow(label, float(v), exact, math.nan, math.nan,
-                                          math.inf, foil_name, foil, math.nan,
-                                          stats.z_two_sided(alpha), y.size, need, alpha,
-                                          False, False, f"{bad} non-finite kernel values"))
+            if not why and not np.all(np.isfinite(y)):
+                why = (f"the float64 kernel gives {int(np.sum(~np.isfinite(y)))} non-finite "
+                       "values (overflow) at this sample size")
+            if why:
+                rows.append((_MC_LABELS[name], float(v), foil_name,
+                             _unsized(exact, foil, need, alpha, why)))
                 continue
-            est, se = float(y.mean()), float(y.std(ddof=1) / math.sqrt(y.size))
-            res = stats.z_result(est, se, exact, foil, y.size, need, alpha, FALSE_PASS_RATE)
-            note = res.note
-            if need > y.size:
-                note += f"; the foil needs {need:,} samples (more than the cap)"
-            rows.append(MonteCarloRow(label, float(v), exact, est, se, res.z, foil_name, foil,
-                                      res.foil_z, res.critical, y.size, need, alpha,
-                                      res.accepted, res.foil_rejected, note))
+            se = sd / math.sqrt(y.size)
+            res = stats.z_result(float(y.mean()), se, exact, foil, int(y.size), need, alpha,
+                                 FALSE_PASS_RATE, note="normal approximation (CLT), SE from "
+                                 f"the derived variance (E[y²] = {_SQUARES[name]})")
+            rows.append((_MC_LABELS[name], float(v), foil_name, res))
     return rows
 
 
@@ -218,7 +229,12 @@ def _fmt(e: Any, n: int = 12) -> str:
 
 
 def _how(m: Any) -> str:
-    return "exact" if m.exact else f"quadrature, {m.digits} digits"
+    return "exact" if m.exact else f"quadrature, {m.digits} verified digits"
+
+
+def _shown(m: Any, n: int) -> int:
+    """Digits to print: at most n, and never more than were verified."""
+    return n if m.exact or not m.digits else min(n, m.digits)
 
 
 def report(a: ActivationAnalysis, source: str, rows: list, timing: str) -> str:
@@ -227,26 +243,27 @@ def report(a: ActivationAnalysis, source: str, rows: list, timing: str) -> str:
            f"derivative   f'(x) = {sp.sstr(a.derivative)}"
            + ("   (simplified by SymPy)" if a.derivative_simplified else ""), "",
            "Gaussian moments (z ~ N(0, v), v the variance):"]
-    labels = {"mean": "E[f(z)]", "second_moment": "E[f(z)²]",
-              "derivative_second_moment": "E[f'(z)²]"}
     for v, ms in a.moments.items():
         for name, m in ms.items():
-            out.append(f"  v = {sp.sstr(v):<4} {labels[name]:<10} = {_fmt(m.value, 20)}"
-                       f"   [{_how(m)}]")
+            out.append(f"  v = {sp.sstr(v):<4} {_MC_LABELS[name]:<10} = "
+                       f"{_fmt(m.value, _shown(m, 20))}   [{_how(m)}]")
     out += ["", "variance-preserving gains (std w = g/√fan, PyTorch's convention):"]
     for v, gs in a.gains.items():
-        out.append(f"  q = {sp.sstr(v):<4} forward √(q/E[f²]) = {_fmt(gs['forward'], 15)}"
-                   f"   backward 1/√E[f'²] = {_fmt(gs['backward'], 15)}")
+        ms = a.moments[v]
+        nf, nb = _shown(ms["second_moment"], 15), _shown(ms["derivative_second_moment"], 15)
+        out.append(f"  q = {sp.sstr(v):<4} forward √(q/E[f²]) = {_fmt(gs['forward'], nf)}"
+                   f"   backward 1/√E[f'²] = {_fmt(gs['backward'], nb)}")
     out += ["", "SELU-like fixed point f_{λ,α} = λf (x > 0), λαf (x ≤ 0), "
                 "E[f_{λ,α}(ξ)] = 0, E[f_{λ,α}(ξ)²] = 1:"]
     if fp.exists:
-        out.append(f"  α = {_fmt(fp.alpha, 20)}")
-        out.append(f"  λ = {_fmt(fp.lam, 20)}")
+        n = fp.digits or 20
+        out.append(f"  α = {_fmt(fp.alpha, min(20, n))}")
+        out.append(f"  λ = {_fmt(fp.lam, min(20, n))}")
         out.append(f"  ({fp.reason})")
         j = fp.jacobian
         out.append(f"  Jacobian of (mean, variance) map at (0, 1) (ω = 0, τ = 1): "
-                   f"[[0, {sp.N(j[0, 1], 10)}], [0, {sp.N(j[1, 1], 10)}]]")
-        out.append(f"  spectral radius {sp.N(fp.spectral_radius, 15)} → "
+                   f"[[0, {sp.N(j[0, 1], min(10, n))}], [0, {sp.N(j[1, 1], min(10, n))}]]")
+        out.append(f"  spectral radius {sp.N(fp.spectral_radius, min(15, n))} → "
                    + ("contracts (< 1)" if fp.contracts else "does NOT contract (≥ 1)"))
     else:
         out.append(f"  none: {fp.reason}")
@@ -258,23 +275,33 @@ def report(a: ActivationAnalysis, source: str, rows: list, timing: str) -> str:
     return "\n".join(out) + "\n"
 
 
+def _verdict(r: TestResult) -> str:
+    if not sized(r):
+        return "not tested"
+    return "pass" if r.ok else ("FAIL" if not r.accepted else "foil not rejected")
+
+
 def monte_carlo_table(rows: list) -> list[str]:
     if not rows:
         return []
-    r0 = rows[0]
+    r0 = rows[0][3]
     fam = r0.false_fail_rate * len(rows)
-    out = [f"Monte Carlo check: CLT z-tests (normal approximation), false-fail rate "
-           f"{r0.false_fail_rate:.2g} each ({fam:.2g} family-wise, Bonferroni), "
-           f"foil false-pass rate {FALSE_PASS_RATE:g}; accept |z| ≤ {r0.critical:.2f}",
+    out = [f"Monte Carlo check: CLT z-tests (normal approximation; SE from the derived "
+           f"variance), false-fail rate {r0.false_fail_rate:.2g} each ({fam:.2g} "
+           f"family-wise, Bonferroni), foil false-pass rate {FALSE_PASS_RATE:g}; accept "
+           f"|z| ≤ {r0.critical:.2f}",
            f"  {'moment':<10} {'v':>4} {'derived':>13} {'estimate':>13} {'SE':>9} "
            f"{'z':>7} {'foil':>24} {'foil z':>9} {'n':>10}  verdict"]
-    for r in rows:
-        verdict = "pass" if r.ok else ("FAIL" if not r.accepted else "foil not rejected")
-        foil = f"{r.foil_name} {r.foil:.5g}"
-        out.append(f"  {r.moment:<10} {r.variance:>4g} {r.exact:>13.8f} {r.estimate:>13.8f} "
-                   f"{r.se:>9.2g} {r.z:>+7.2f} {foil:>24} {r.foil_z:>+9.1f} {r.n:>10,}  "
-                   f"{verdict}" + (f" ({r.note})" if "normal approximation" not in r.note
-                                   or ";" in r.note else ""))
+    for label, v, foil_name, r in rows:
+        foil = f"{foil_name} {r.foil:.5g}"
+        if not sized(r):
+            out.append(f"  {label:<10} {v:>4g} {r.exact:>13.6g} {'—':>13} {'—':>9} {'—':>7} "
+                       f"{foil:>24} {'—':>9} {'—':>10}  not tested ({r.note})")
+            continue
+        extra = "" if "normal approximation" in r.note else f" ({r.note})"
+        out.append(f"  {label:<10} {v:>4g} {r.exact:>13.6g} {r.estimate:>13.6g} "
+                   f"{r.se:>9.2g} {r.z:>+7.2f} {foil:>24} {r.foil_z:>+9.3g} {r.n:>10,}  "
+                   f"{_verdict(r)}{extra}")
     return out
 
 
@@ -286,6 +313,27 @@ def _latex(a: ActivationAnalysis, source: str, rows: list, timing: str) -> str:
     return doc.replace("\\end{document}", extra + "\\end{document}")
 
 
+def _options(args: argparse.Namespace) -> None:
+    """Bad option values: UsageError (one line, exit 2) before anything is computed."""
+    if not 1000 <= args.samples <= MAX_SAMPLES:
+        raise UsageError(f"--samples must be between 1000 and {MAX_SAMPLES:,}, "
+                         f"got {args.samples:,}")
+    if not 15 <= args.digits <= 60:
+        raise UsageError(f"--digits must be between 15 and 60, got {args.digits}")
+    if not (math.isfinite(args.time_limit) and args.time_limit >= 0):
+        raise UsageError(f"--time-limit must be a non-negative number of seconds, got "
+                         f"{args.time_limit}")
+    if not (math.isfinite(args.max_seconds) and 0 < args.max_seconds <= 3600):
+        raise UsageError(f"--max-seconds must be in (0, 3600], got {args.max_seconds}")
+    if not 0 < args.false_fail_rate < 1:
+        raise UsageError(f"--false-fail-rate must be strictly between 0 and 1, got "
+                         f"{args.false_fail_rate}")
+    try:
+        _variance(args.q)
+    except (ValueError, TypeError) as exc:
+        raise UsageError(f"--q: {exc}") from None
+
+
 def run(args: argparse.Namespace) -> int:
     wall, cpu = time.perf_counter(), time.process_time()
     if args.expression == "-":  # read a bounded amount: a longer text is refused anyway
@@ -295,29 +343,27 @@ def run(args: argparse.Namespace) -> int:
     try:
         parse_activation(args.expression)  # refuse before anything is evaluated
     except UnsafeExpression as exc:
-        print(f"nnmath activation: refused: {exc}", file=sys.stderr)
-        return 2
+        raise UsageError(f"refused: {exc}") from None
+    _options(args)
     try:
         a = analyse_activation(args.expression, q=args.q, digits=args.digits,
-                               time_limit=args.time_limit)
-        source, f, df = kernel(a)
-        rows = monte_carlo(a, f, df, samples=args.samples, seed=args.seed,
-                           false_fail_rate=args.false_fail_rate)
-    except (ValueError, TypeError) as exc:  # bad options (UnsafeExpression handled above)
-        print(f"nnmath activation: {exc}", file=sys.stderr)
-        return 2
-    except (AnalysisTimeout, ArithmeticError, RecursionError, OverflowError) as exc:
-        print(f"nnmath activation: could not analyse {args.expression!r}: {exc}",
-              file=sys.stderr)
-        return 1
-    ok = all(r.ok for r in rows)
+                               time_limit=args.time_limit,
+                               max_seconds=args.max_seconds)
+    except UnsafeExpression as exc:  # ActivationRefused, AnalysisTimeout: about the text
+        raise UsageError(f"refused: {exc}") from None
+    source, f, df = kernel(a)
+    rows = monte_carlo(a, f, df, samples=args.samples, seed=args.seed,
+                       false_fail_rate=args.false_fail_rate)
+    ok = all(r.ok for *_, r in rows if sized(r))
     seconds, cpu_seconds = time.perf_counter() - wall, time.process_time() - cpu
     timing = (f"time: {seconds:.2f} s wall, {cpu_seconds:.2f} s CPU in this command "
               f"(analysis {a.seconds:.2f} s); Monte Carlo seed {args.seed}")
     if args.json:
         data = a.to_dict()
         data.update(kernel_source=source, monte_carlo=[
-            {**dataclasses.asdict(r), "ok": r.ok} for r in rows], ok=ok,
+            {"moment": label, "variance": v, "foil_name": foil_name,
+             **dataclasses.asdict(r), "ok": r.ok, "sized": sized(r)}
+            for label, v, foil_name, r in rows], ok=ok,
             seconds={"wall": round(seconds, 3), "cpu": round(cpu_seconds, 3)},
             seed=args.seed)
         print(json.dumps(_clean(data), indent=2, default=str, allow_nan=False))
@@ -327,6 +373,10 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(report(a, source, rows, timing))
         if args.text:
             sys.stdout.write("\n" + a.derivation.to_text())
+    unsized = sum(not sized(r) for *_, r in rows)
+    if unsized:
+        print(f"nnmath activation: {unsized} Monte Carlo test(s) could not be sized at "
+              "this budget and were not run (see the table)", file=sys.stderr)
     if not ok:
         print("nnmath activation: the Monte Carlo check FAILED (see the table)",
               file=sys.stderr)
