@@ -77,6 +77,24 @@ def check_array(x: Any, name: str = "input", *, ndim: int | None = None,
 CHUNK_BYTES = 3 << 17
 
 
+def check_count(value: Any, name: str) -> int:
+    """A whole number ≥ 1 (a layer width): 2.7 or True is refused, never truncated."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be a whole number ≥ 1, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be a whole number ≥ 1, got {value!r}")
+    return int(value)
+
+
+def check_positive(value: Any, name: str) -> float:
+    """A finite real number > 0 (eps): NaN, ±inf and non-numbers are refused."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a positive real number, got {value!r}")
+    if not (np.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a finite positive number, got {value!r}")
+    return float(value)
+
+
 def _row_chunks(n_rows: int, n_cols: int, itemsize: int, chunk_bytes: int | None = None):
     """Row slices of about ``chunk_bytes`` (default CHUNK_BYTES) each, at least one row.
 
@@ -180,10 +198,13 @@ def softmax_cross_entropy(z: np.ndarray, y: np.ndarray, *,
     for b in chunks:
         zb, yb, e = z[b], y[b], grad_out[b]
         z_max = zb.max(axis=1, keepdims=True)
-        np.subtract(zb, z_max, out=e)
-        np.exp(e, out=e)
-        sum_exp = e.sum(axis=1, keepdims=True)
-        log_p = K.log_softmax(zb, z_max, np.log(sum_exp), out=scratch[:b.stop - b.start])
+        with np.errstate(over="ignore"):  # z − z_max = −inf for |z| near 1e308: exp gives 0
+            np.subtract(zb, z_max, out=e)
+            np.exp(e, out=e)
+            sum_exp = e.sum(axis=1, keepdims=True)
+            log_p = K.log_softmax(zb, z_max, np.log(sum_exp), out=scratch[:b.stop - b.start])
+        # a class with label weight 0 adds nothing, even where log p = −inf (0·inf = NaN)
+        np.copyto(log_p, 0.0, where=(yb == 0))
         # einsum, not vdot: BLAS ddot's threads fight a loaded process (10× slower seen)
         total -= float(np.einsum("ij,ij->", yb, log_p))
         K.softmax_ce_gradient(e, yb, yb.sum(axis=1, keepdims=True) / sum_exp, out=e)
@@ -236,7 +257,8 @@ class Linear(Layer):
             raise TypeError("Linear: rng must be a numpy.random.Generator "
                             "(e.g. np.random.default_rng(0))")
         init = init or initialisers.he_normal
-        self.n_in, self.n_out = int(n_in), int(n_out)
+        self.n_in = check_count(n_in, "Linear: n_in")
+        self.n_out = check_count(n_out, "Linear: n_out")
         self.params = {"W": np.asarray(init(rng, self.n_in, self.n_out), dtype=dtype),
                        "b": np.zeros(self.n_out, dtype=dtype)}
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
@@ -274,9 +296,9 @@ class BatchNorm(Layer):
         super().__init__()
         if not 0.0 <= momentum <= 1.0:
             raise ValueError(f"BatchNorm: momentum must be in [0, 1], got {momentum}")
-        if eps <= 0:
-            raise ValueError(f"BatchNorm: eps must be positive, got {eps}")
-        self.n, self.momentum, self.eps = int(n_features), float(momentum), float(eps)
+        self.n = check_count(n_features, "BatchNorm: n_features")
+        self.eps = check_positive(eps, "BatchNorm: eps")
+        self.momentum = float(momentum)
         self.params = {"gamma": np.ones(self.n, dtype=dtype),
                        "beta": np.zeros(self.n, dtype=dtype)}
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
@@ -325,9 +347,8 @@ class LayerNorm(Layer):
 
     def __init__(self, n_features: int, *, eps: float = 1e-5, dtype: Any = np.float64):
         super().__init__()
-        if eps <= 0:
-            raise ValueError(f"LayerNorm: eps must be positive, got {eps}")
-        self.n, self.eps = int(n_features), float(eps)
+        self.n = check_count(n_features, "LayerNorm: n_features")
+        self.eps = check_positive(eps, "LayerNorm: eps")
         self.params = {"gamma": np.ones(self.n, dtype=dtype),
                        "beta": np.zeros(self.n, dtype=dtype)}
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
@@ -609,6 +630,11 @@ class Sequential(Layer):
 
     def __init__(self, *layers: Layer):
         super().__init__()
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(f"Sequential: argument {i} is {type(layer).__name__} "
+                                f"{layer!r:.40}; expected a layer such as Linear(...), "
+                                "ReLU() or BatchNorm(...)")
         self.layers = list(layers)
 
     @property
