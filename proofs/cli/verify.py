@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
-from . import nonnegative_int
+from . import UsageError, nonnegative_int
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,6 +30,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress on stderr")
 
 
+def _check_plots_dir(path: str) -> None:
+    """--plots DIR must be usable BEFORE the run: matplotlib present, DIR a directory (made
+    if missing) that we may write to; else UsageError (one line, exit 2)."""
+    from .. import plots
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise UsageError(f"--plots: {path!r} exists and is not a directory; give a "
+                         "directory for the PNG figures")
+    problem = plots.unavailable()
+    if problem:
+        raise UsageError(f"--plots: {problem}")
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--plots: cannot create the directory {path!r}: "
+                         f"{exc.strerror}") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise UsageError(f"--plots: the directory {path!r} is not writable")
+
+
 def run(args: argparse.Namespace) -> int:
     from .. import claims
     from ..stats import runner
@@ -43,11 +63,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"nnmath verify: {exc}", file=sys.stderr)
             return 2
     if args.plots:
-        from .. import plots
-        problem = plots.unavailable()
-        if problem:
-            print(f"nnmath verify: --plots: {problem}", file=sys.stderr)
-            return 2
+        _check_plots_dir(args.plots)
     progress = None if args.no_progress else runner.stderr_progress
     reports = runner.run(args.slugs or None, seed=args.seed, quick=args.quick,
                          budget=args.budget, progress=progress)
