@@ -60,6 +60,8 @@ _STRUCTURE = [
     (r"\\(hat|bar|tilde|dot)\s*\{?([A-Za-z])\}?",
      lambda m: m.group(2) + _ACCENT[m.group(1)]),
     (r"\\overline\{([^{}]*)\}", r"⟨\1⟩"),
+    (r"\\binom\{([^{}]*)\}\{([^{}]*)\}", r"C(\1, \2)"),
+    (r"\\sqrt\{((?:[^{}]|\{[^{}]*\})*)\}", r"√(\1)"), (r"\\sqrt", "√"),
 ]
 
 
@@ -72,7 +74,7 @@ def plain(latex: str, forms=None) -> str:
         text = replace_code_names(text, forms, text=True)
     for pattern, repl in _STRUCTURE + _PLAIN[:-1] + _command_table() + _PLAIN[-1:]:
         text = re.sub(pattern, repl, text)
-    return text
+    return re.sub(r"\\([A-Za-z]+)", r"\1", text)  # a command without a Unicode form
 
 
 def shown(latex: str, text: str | None = None) -> Shown:

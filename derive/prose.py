@@ -20,14 +20,15 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from .notation import FUNCTIONS, Forms, auto_latex, auto_text, to_subscript, to_superscript
+from .notation import _SUB as _SUBS
+from .notation import _SUP, FUNCTIONS, Forms, auto_latex, auto_text, to_subscript, to_superscript
 
 __all__ = ["latex", "math_latex", "math_text", "text"]
 
 _GREEK = "αβγδεζηθικλμνξπρστυφχψωΓΔΘΛΞΠΣΦΨΩϕℓ"
 _MATH_SIGNS = "_^∂Σ∑∏√∞⊙⊗∇∫≤≥≠≈≡∝∈→↦⇒·×±∓²³⁴¹⁰⁻⁺ⁿᵀ′ᵢⱼₖₗₘₙₜ₀₁₂₃₄𝟙𝔼ℝ‖⟨⟩⌊⌋⌈⌉"
 _OPERATORS = {"=", "−", "+", "-", "≤", "≥", "<", ">", "·", "×", "/", "→", "≈", "≠", "∝",
-              "⊙", "*", "↦", "∈", "±", ":="}
+              "⊙", "*", "↦", "∈", "±", ":=", "~", "∼"}
 _CALL = re.compile(r"[A-Za-z" + _GREEK + r"][′']*\(")
 _IDENT = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*")
 _NAMED_FUNCTIONS = {"exp": r"\exp", "log": r"\log", "ln": r"\ln", "sin": r"\sin",
@@ -42,6 +43,9 @@ _GREEK_NAMES = {"alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "zet
                 "tau", "phi", "varphi", "chi", "psi", "omega", "Gamma", "Delta", "Theta",
                 "Lambda", "Sigma", "Phi", "Psi", "Omega", "ell", "nabla", "partial"}
 _NOT_MATH_LETTERS = {"a", "A", "I"}
+_SMALL = {v: ("^", "-" if k == "−" else k) for k, v in _SUP.items() if k != "*"}
+_SMALL.update({v: ("_", "-" if k == "−" else k) for k, v in _SUBS.items()})
+_SMALL["ᵀ"] = ("^", r"\top ")
 
 
 def _has_accent(word: str) -> bool:
@@ -49,9 +53,37 @@ def _has_accent(word: str) -> bool:
                if not c.isascii()) and any(c.isalpha() for c in word)
 
 
+_CODE = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[_.][A-Za-z0-9]+)+")
+
+
+def is_code(name: str, forms: Forms | None = None) -> bool:
+    """A kernel or SymPy name (``adadelta_accumulate_grad``, ``Sum.change_index``) rather
+    than mathematics with a word subscript (``n_in``, ``z_max``, ``L_MSE``)."""
+    if not _CODE.fullmatch(name) or (forms is not None and name in forms.symbols):
+        return False
+    if "." in name:
+        return True
+    head, *parts = name.split("_")
+    if head in _GREEK_NAMES:
+        return False
+    return len(parts) >= 2 or (len(head) >= 3 and any(len(p) >= 3 for p in parts))
+
+
+def _code_spans(piece: str, forms: Forms | None) -> list[tuple[bool, str]]:
+    out: list[tuple[bool, str]] = []
+    last = 0
+    for m in _CODE.finditer(piece):
+        if is_code(m.group(0), forms):
+            out.append((False, piece[last:m.start()]))
+            out.append((True, m.group(0)))
+            last = m.end()
+    out.append((False, piece[last:]))
+    return [p for p in out if p[1]]
+
+
 def _is_math_word(word: str, forms: Forms | None) -> bool:
     core = word.strip("(),;:.")
-    if not core:
+    if not core or is_code(core, forms):
         return False
     if any(c in _MATH_SIGNS or c in _GREEK for c in core) or _has_accent(core):
         return True
@@ -207,6 +239,21 @@ def math_latex(s: str, forms: Forms | None = None) -> str:
             out.append(r"\dots ")
             if c == ".":
                 i += 1
+        elif c in _SMALL:  # a run of Unicode sub- or superscripts: one group
+            kind = _SMALL[c][0]
+            j = i
+            while j < len(s) and s[j] in _SMALL and _SMALL[s[j]][0] == kind:
+                j += 1
+            out.append(kind + "{" + "".join(_SMALL[x][1] for x in s[i:j]) + "}")
+            i = j
+            continue
+        elif c == "√":  # √(ν + ε) and √t as \sqrt{...}
+            arg, j = _group(s, i + 1)
+            if arg:
+                out.append(r"\sqrt{" + math_latex(arg, forms) + "}")
+                i = j
+                continue
+            out.append(r"\surd ")
         elif c == "Σ" and s[i + 1:i + 2] in ("_", " "):
             out.append(r"\sum")
         elif c in UNICODE_MATH:
@@ -246,8 +293,10 @@ def _word_latex(word: str, s: str, after: int) -> str:
         return _NAMED_FUNCTIONS[word] + " "
     if word in _GREEK_NAMES:
         return "\\" + ("varepsilon" if word == "epsilon" else word) + " "
-    if len(word) <= 2:
-        return word  # a letter, or a product of two (pp, Jx)
+    if len(word) == 1:
+        return word
+    if len(word) == 2:
+        return word[0] + r"\," + word[1]  # a product of two letters (pp, Jx)
     if re.fullmatch(r"[A-Za-z]\d+", word):
         return f"{word[0]}_{{{word[1:]}}}"
     return rf"\mathrm{{{word}}}"
@@ -318,8 +367,9 @@ def latex(prose: str, forms: Forms | None = None) -> str:
         for is_math, piece in _segments(part, forms):
             if is_math:
                 out.append("$" + math_latex(piece, forms) + "$")
-            else:
-                out.append(escape_plain(piece))
+                continue
+            for code, bit in _code_spans(piece, forms):  # code names in typewriter
+                out.append(r"\texttt{" + escape_plain(bit) + "}" if code else escape_plain(bit))
     return "".join(out)
 
 
