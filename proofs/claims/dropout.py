@@ -121,7 +121,7 @@ def _pmf_cdf(ctx: Context, slug: str, name: str, support: int, **subs):
     return cdf, float(np.dot(np.arange(support + 1), pmf))
 
 
-@claim("dropout-kept-count", derivations=("dropout-kept-count",))
+@claim("dropout-kept-count", derivations=("dropout-kept-count", "dropout-mean"))
 def kept_count_is_binomial(ctx: Context) -> list:
     """K ~ Binomial(M, 1 − p), tested as a whole distribution (DKWM) on numeric's Dropout
     masks; foil: Poisson with the same mean M(1 − p) (right mean, wrong spread). The keep
@@ -140,7 +140,8 @@ def kept_count_is_binomial(ctx: Context) -> list:
         Distribution(f"K ~ Binomial({M}, 1 − p), p = 3/10", _kept_counts(M, float(p)), cdf,
                      lambda x: st.poisson.cdf(x, lam), mean, lam, (0, 3 * M),
                      foil_name=f"Poisson({lam:g})"),
-        Proportion("keep rate = 1 − p", 1 - float(p), float(p), keep_rate,
+        Proportion("keep rate = 1 − p", ctx.exact("dropout-mean", "keep_probability", p=p),
+                   float(p), keep_rate,
                    foil_name="p as keep probability",
                    foil_why="reading p as the keep probability is the named mistake; it "
                             "swaps 0.7 and 0.3, there is no nearer version of it"),

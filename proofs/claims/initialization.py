@@ -162,15 +162,14 @@ def printed_kaiming_snippet_collapses(ctx: Context) -> list:
 @claim("he-init", derivations=("he-init",))
 def he_init_preserves_second_moment(ctx: Context) -> list:
     """One layer, fan_in 2048, input h = ReLU(x), x ~ N(0, 1), W from numeric.init.he_normal:
-    Var z_j = n·Var w·E[h²] = (2/n)·n·½ = 1 (exact value n·Var w·E[h²] from derive he-init
-    and relu-moments). Foil: Xavier's 1/n variance, giving ½."""
+    Var z_j = n·Var w·E[x²]/2 = 1 (derive he-init's forward map at its own forward
+    variance 2/n and E[x²] = 1). Foil: Xavier's 1/n variance, giving ½."""
     import numpy as np
 
     from numeric import init
     n, fan_out, batch = 2048, 1024, 64
     var_w = ctx.exact("he-init", "forward_variance", n=n, n_in=n, fan_in=n)
-    second = ctx.exact("relu-moments", "second_moment", sigma=1)
-    exact = n * var_w * second
+    exact = ctx.exact("he-init", "forward_map", n_in=n, s=1, sigma_w=var_w ** 0.5)
 
     def experiment(seed):
         rng = np.random.default_rng(seed)
