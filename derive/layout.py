@@ -30,14 +30,7 @@ def width(expr: Any, d: Any = None) -> int:
     return max((len(line) for line in art.splitlines()), default=0)
 
 
-def _terms(expr: Any) -> list:
-    if isinstance(expr, sp.Add):
-        return list(sp.Add.make_args(expr))
-    return [expr]
-
-
-def _signed(term: Any, d: Any, first: bool) -> str:
-    text = display.latex(term, d)
+def _signed(text: str, first: bool) -> str:
     if first:
         return text
     if text.startswith("-"):
@@ -45,65 +38,120 @@ def _signed(term: Any, d: Any, first: bool) -> str:
     return "+ " + text
 
 
-def _pack(terms: list, d: Any, room: int) -> list[list]:
-    lines: list[list] = [[]]
-    used = 0
-    for t in terms:
-        w = width(t, d) + 3
-        if lines[-1] and used + w > room:
-            lines.append([])
-            used = 0
-        lines[-1].append(t)
-        used += w
+def _factor_out(expr: Any) -> tuple[Any, Any] | None:
+    """(factor, sum) with expr = factor·sum and sum an Add of several terms, or None."""
+    if not isinstance(expr, sp.Expr) or isinstance(expr, sp.Add):
+        return None
+    num, den = sp.fraction(expr)
+    factors = sp.Mul.make_args(num)
+    adds = [f for f in factors if isinstance(f, sp.Add)]
+    if adds:
+        big = max(adds, key=lambda a: len(a.args))
+        rest = sp.Mul(*[f for f in factors if f is not big]) / den
+        return rest, big
+    if den != 1:
+        expanded = sp.expand(num)
+        if isinstance(expanded, sp.Add):
+            return 1 / den, expanded
+    return None
+
+
+def lines_of(expr: Any, room: int, d: Any = None) -> list[str] | None:
+    """``expr`` as LaTeX lines each at most ``room`` columns wide (continuation lines
+    start with their sign), or None when it cannot be broken."""
+    if width(expr, d) <= room:
+        return [display.latex(expr, d)]
+    if isinstance(expr, sp.Add):
+        lines: list[str] = []
+        current: list[str] = []
+        used = 0
+        for k, term in enumerate(sp.Add.make_args(expr)):
+            w = width(term, d) + 3
+            if w > room:  # a term wider than the line: break it on its own lines
+                inner = lines_of(term, room - 2, d) or [display.latex(term, d)]
+                if current:
+                    lines.append(" ".join(current))
+                    current, used = [], 0
+                lines.append(_signed(inner[0], k == 0))
+                lines.extend(inner[1:])
+                continue
+            if current and used + w > room:
+                lines.append(" ".join(current))
+                current, used = [], 0
+            current.append(_signed(display.latex(term, d), k == 0 and not lines))
+            used += w
+        if current:
+            lines.append(" ".join(current))
+        return lines
+    if isinstance(expr, sp.Mul) and sum(isinstance(f, sp.Add) for f in expr.args) > 1:
+        return _product_lines(expr, room, d)
+    split = _factor_out(expr)
+    if split is None:
+        return None
+    factor, total = split
+    head = display.latex(factor, d) if factor != 1 else ""
+    if head == "-1":
+        head = "-"
+    inner_room = room - width(factor, d) - 4
+    if inner_room < COLUMNS // 3:
+        return None
+    inner = lines_of(total, inner_room, d)
+    if inner is None or len(inner) < 2:
+        return None
+    inner[0] = f"{head} \\biggl[{inner[0]}"
+    inner[-1] = f"{inner[-1]}\\biggr]"
+    return inner
+
+
+def _product_lines(expr: Any, room: int, d: Any) -> list[str] | None:
+    """A product of several sums: each sum in its own bracket, broken if it must be."""
+    coeff = sp.Mul(*[f for f in expr.args if not isinstance(f, sp.Add)])
+    lines: list[str] = []
+    head = display.latex(coeff, d) if coeff != 1 else ""
+    head = "-" if head == "-1" else head
+    for k, factor in enumerate(f for f in expr.args if isinstance(f, sp.Add)):
+        inner = lines_of(factor, room - 4, d) or [display.latex(factor, d)]
+        inner[0] = (head + " " if k == 0 and head else "") + r"\biggl(" + inner[0]
+        inner[-1] = inner[-1] + r"\biggr)"
+        lines.extend(inner)
     return lines
 
 
-def _factor_out(expr: Any) -> tuple[Any, Any] | None:
-    """(factor, sum) with expr = factor·sum and sum an Add, or None."""
-    if isinstance(expr, sp.Add):
-        return sp.Integer(1), expr
-    num, den = sp.fraction(sp.together(expr)) if expr.is_commutative else (expr, 1)
-    num = sp.factor_terms(num)
-    factors = sp.Mul.make_args(num)
-    adds = [f for f in factors if isinstance(f, sp.Add)]
-    if not adds:
-        num_expanded = sp.expand(num)
-        if isinstance(num_expanded, sp.Add) and den != 1:
-            return 1 / den, num_expanded
-        return None
-    big = max(adds, key=lambda a: len(a.args))
-    rest = sp.Mul(*[f for f in factors if f is not big]) / den
-    return rest, big
+def _rows(left: str, relation: str, body: list[str]) -> list[str]:
+    rows = [f"{left} &{relation}{body[0]}"]
+    rows += [r"&\quad " + b for b in body[1:]]
+    return rows
 
 
 def display_math(left: str, right: str, lhs: Any, rhs: Any, d: Any = None) -> str:
-    """A display (``\\[ … \\]`` or a broken ``align*``) of ``left right`` (``right``
-    starts with its relation, e.g. ``= …``)."""
+    """A display of ``left right`` (``right`` starts with its relation, e.g. ``= …``):
+    one line when it fits, else an ``align*`` broken at ``+``/``−`` signs; a matrix too
+    wide for the line is shown entry by entry."""
     relation = "= " if right.startswith("= ") else ""
-    total = (width(lhs, d) + 3 if lhs is not None else 0) + width(rhs, d)
-    if (total <= COLUMNS or not isinstance(rhs, sp.Basic)
-            or isinstance(rhs, sp.MatrixBase)):
-        return "\\[" + f"{left} {right}".strip() + "\\]\n"
-    room = COLUMNS - (width(lhs, d) + 3 if lhs is not None else 2)
-    room = max(room, COLUMNS // 2)
-    split = _factor_out(rhs)
-    if split is None:
-        return "\\[" + f"{left} {right}".strip() + "\\]\n"
-    factor, total_sum = split
-    terms = _terms(total_sum)
-    if len(terms) < 2:
-        return "\\[" + f"{left} {right}".strip() + "\\]\n"
-    bracket = factor != 1
-    lines = _pack(terms, d, room - (4 if bracket else 0))
-    body = []
-    for k, group in enumerate(lines):
-        text = " ".join(_signed(t, d, k == 0 and i == 0) for i, t in enumerate(group))
-        body.append(text)
-    if bracket:
-        head = display.latex(factor, d)
-        if head == "-1":
-            head = "-"
-        body[0] = head + r" \biggl[" + body[0]
-        body[-1] = body[-1] + r"\biggr]"
-    rows = [f"{left} &{relation}{body[0]}"] + [r"&\quad " + b for b in body[1:]]
+    one_line = "\\[" + f"{left} {right}".strip() + "\\]\n"
+    lhs_w = width(lhs, d) + 3 if lhs is not None else (2 if relation else 0)
+    if not isinstance(rhs, (sp.Basic, sp.MatrixBase)) or lhs_w + width(rhs, d) <= COLUMNS:
+        return one_line
+    rows: list[str] = []
+    if lhs is not None and lhs_w > COLUMNS // 2:  # a long left side gets lines of its own
+        left_lines = lines_of(lhs, COLUMNS, d) if not isinstance(lhs, sp.MatrixBase) else None
+        if left_lines is not None and len(left_lines) > 1:
+            rows = [f"&{left_lines[0]}"] + [r"&\quad " + x for x in left_lines[1:]]
+            left, lhs_w = "", 2
+    room = max(COLUMNS - lhs_w, COLUMNS // 2)
+    if isinstance(rhs, sp.MatrixBase):
+        for i in range(rhs.rows):
+            for j in range(rhs.cols):
+                index = f"{i + 1}" if rhs.cols == 1 else f"{i + 1}{j + 1}"
+                name = (rf"\bigl[{left}\bigr]_{{{index}}}" if left.strip()
+                        else rf"\text{{entry }}{index}")
+                body = lines_of(rhs[i, j], COLUMNS - 8, d) or [display.latex(rhs[i, j], d)]
+                rows += _rows(name, "= ", body)
+        return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}\n"
+    body = lines_of(rhs, room, d)
+    if body is None:
+        if not rows:
+            return one_line
+        body = [display.latex(rhs, d)]
+    rows += _rows(left, relation, body)
     return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}\n"

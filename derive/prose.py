@@ -87,8 +87,11 @@ def _is_math_word(word: str, forms: Forms | None) -> bool:
         return False
     if any(c in _MATH_SIGNS or c in _GREEK for c in core) or _has_accent(core):
         return True
-    if _CALL.search(core):
+    if _CALL.search(core) or re.search(r"[A-Za-z]\[", core):  # f(x), E[m]
         return True
+    if (re.fullmatch(r"[A-Za-z0-9()\[\]|′']+", core) and re.search(r"[()\[\]|]", core)
+            and re.search(r"[A-Za-z]", core) and not re.search(r"[a-z]{3,}|[A-Z]\d", core)):
+        return True  # p)Wx, (W, x|
     if forms is not None and core in forms.symbols and _code_like(core):
         return True
     if len(core) == 1 and core.isalpha() and core.isascii() and core not in _NOT_MATH_LETTERS:
@@ -103,7 +106,7 @@ def _code_like(name: str) -> bool:
 
 
 def _is_joiner(word: str) -> bool:
-    return word in _OPERATORS or bool(re.fullmatch(r"[−-]?\d+(\.\d+)?[,;:.)]*", word))
+    return word in _OPERATORS or bool(re.fullmatch(r"[(\[]*[−-]?\d+(\.\d+)?[,;:.)\]]*", word))
 
 
 def _segments(prose: str, forms: Forms | None) -> list[tuple[bool, str]]:
