@@ -63,7 +63,8 @@ def expect(got: Any, want: Any, what: str, *, hints: dict[str, float] | None = N
     want = np.asarray(want, dtype=np.float64)
     problem = mismatch(got, want, tolerance(got, want), what, hints=hints, foils=foils)
     if problem:
-        raise AssertionError(problem + (f". {advice}" if advice else ""))
+        sep = " " if problem.rstrip().endswith(("?", ".", ")")) else ". "
+        raise AssertionError(problem + (sep + advice if advice else ""))
 
 
 def batch(rng: np.random.Generator, n: int, d: int, *, tiny: bool = False) -> np.ndarray:

@@ -124,7 +124,7 @@ def write_reports(out: Path, rubric: Rubric, results: list[StudentResult], limit
 
 
 def terminal_summary(rubric: Rubric, results: list[StudentResult], seconds: float,
-                     width: int = 100) -> str:
+                     width: int = 110) -> str:
     """One line per student (score, status, the checks failed) and one for the class."""
     name_w = min(max(len(r.student) for r in results), 32)
     lines = [f"{len(results)} submissions graded against {rubric.name} "
@@ -132,7 +132,8 @@ def terminal_summary(rubric: Rubric, results: list[StudentResult], seconds: floa
     for r in results:
         failed = [c.name for c in r.checks if not c.passed]
         if r.status != "graded":
-            text = f"{r.status}: {r.notes[0] if r.notes else r.checks[0].message}"
+            why = r.notes[0] if r.notes else r.checks[0].message
+            text = f"{r.status}: {why.split(' failed: ', 1)[-1]}"
         else:
             text = ("failed: " + ", ".join(failed)) if failed else "all checks passed"
         head = f"  {r.student:<{name_w}}  {_pts(r.score):>4}/{_pts(r.max_score)}  "

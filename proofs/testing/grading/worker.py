@@ -69,7 +69,8 @@ def where_in_submission(tb, root: Path) -> str:
             rel = Path(frame.filename).resolve().relative_to(root)
         except ValueError:
             continue
-        found = f"{rel} line {frame.lineno} in {frame.name}"
+        found = f"{rel} line {frame.lineno}" + (f" in {frame.name}"
+                                                 if frame.name != "<module>" else "")
     return found
 
 
