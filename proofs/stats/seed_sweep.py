@@ -20,6 +20,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Iterable
 
 # one BLAS thread per worker process: the workers already fill the cores, and BLAS
 # threads spinning against each other make a loaded machine several times slower
@@ -79,7 +80,7 @@ def parse_seeds(text: str) -> range:
     return range(a, b)
 
 
-def sweep(seeds: range, *, quick: bool, budget: float, processes: int = 2,
+def sweep(seeds: Iterable[int], *, quick: bool, budget: float, processes: int = 2,
           time_limit: float | None = None, slugs: tuple[str, ...] | None = None,
           progress=None) -> list[SeedOutcome]:
     """Run the seeds (at most ``processes`` at a time); results in seed order."""
