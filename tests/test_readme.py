@@ -51,29 +51,30 @@ def _fixed(code: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _pytest(path: pathlib.Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                           "--rootdir", str(path.parent), str(path)],
-                          check=False, capture_output=True, text=True, cwd=path.parent,
+def _pytest(folder: pathlib.Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-rf", "-p",
+                           "no:cacheprovider", "--rootdir", str(folder), str(folder)],
+                          check=False, capture_output=True, text=True, cwd=folder,
                           timeout=300)
 
 
-def test_student_example_fails_as_the_readme_says(tmp_path):
-    path = tmp_path / "test_student.py"
-    path.write_text(STUDENT[0], encoding="utf-8")
-    run = _pytest(path)
-    assert "2 failed" in run.stdout, run.stdout[-3000:] + run.stderr[-2000:]
-    assert "matches the foil" in run.stdout  # the dropout verdict names the foil
-    assert "batch-mean" in run.stdout  # the backward diagnosis names the missing term
-
-
-def test_student_example_passes_with_the_readme_fixes(tmp_path):
-    code = _fixed(STUDENT[0])
-    assert code != STUDENT[0]
-    path = tmp_path / "test_student.py"
-    path.write_text(code, encoding="utf-8")
-    run = _pytest(path)
-    assert "2 passed" in run.stdout, code + run.stdout[-3000:] + run.stderr[-2000:]
+def test_student_example_as_written_fails_and_with_the_fixes_passes(tmp_path):
+    """One pytest process runs the example as written (test_student.py: both tests must
+    fail, naming the foil and the missing batch-mean term) and with the README's fixes
+    (test_fixed.py: both must pass)."""
+    (tmp_path / "test_student.py").write_text(STUDENT[0], encoding="utf-8")
+    fixed = _fixed(STUDENT[0])
+    assert fixed != STUDENT[0]
+    (tmp_path / "test_fixed.py").write_text(fixed, encoding="utf-8")
+    run = _pytest(tmp_path)
+    out = run.stdout
+    failed = sorted(re.findall(r"^FAILED (\S+?)::(\S+)", out, re.M))
+    assert failed == [("test_student.py", "test_bn_backward"),
+                      ("test_student.py", "test_dropout_keeps_the_mean")], \
+        out[-3000:] + run.stderr[-2000:]
+    assert "2 failed, 2 passed" in out, out[-3000:]
+    assert "matches the foil" in out  # the dropout verdict names the foil
+    assert "batch-mean" in out  # the backward diagnosis names the missing term
 
 
 @pytest.mark.parametrize("block", SCRIPTS, ids=lambda b: b.splitlines()[1][:40])
