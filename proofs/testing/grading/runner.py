@@ -130,7 +130,7 @@ def _death_cause(returncode: int, killed_for_time: bool, limits: Limits) -> str:
     if killed_for_time:
         wall = WALL_FACTOR * limits.timeout + WALL_EXTRA_S
         return (f"stopped at the wall-clock limit ({wall:g} s): the code did not return "
-                "(waiting or sleeping?)")
+                "(an infinite loop, or waiting for something?)")
     if returncode < 0:
         sig = -returncode
         if sig == signal.SIGXCPU:
