@@ -45,6 +45,10 @@ def to_json(rubric: Rubric, results: list[StudentResult], limits: Limits,
     }
 
 
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def _first_line(message: str, width: int = 160) -> str:
     line = " ".join(message.split())
     return line if len(line) <= width else line[:width - 1] + "…"
@@ -58,9 +62,10 @@ def to_markdown(rubric: Rubric, results: list[StudentResult], limits: Limits,
                 seconds: float) -> str:
     scores = [r.score for r in results]
     lines = [f"# {rubric.title}", "",
-             f"Rubric `{rubric.name}` ({len(rubric.checks)} checks, {_pts(rubric.total)} "
-             f"points); {len(results)} submissions graded in {seconds:.1f} s; limits per "
-             f"check {limits.timeout:g} s and {limits.memory_mb} MB; data seed {limits.seed}.",
+             f"Rubric `{rubric.name}` ({_n(len(rubric.checks), 'check')}, "
+             f"{_pts(rubric.total)} points); {_n(len(results), 'submission')} graded in "
+             f"{seconds:.1f} s; limits per check {limits.timeout:g} s of CPU time and "
+             f"{limits.memory_mb} MB; data seed {limits.seed}.",
              "",
              f"Mean {statistics.fmean(scores):.1f}, median {statistics.median(scores):g}, "
              f"full marks {sum(r.score == r.max_score for r in results)} of {len(results)}.",
@@ -127,8 +132,9 @@ def terminal_summary(rubric: Rubric, results: list[StudentResult], seconds: floa
                      width: int = 110) -> str:
     """One line per student (score, status, the checks failed) and one for the class."""
     name_w = min(max(len(r.student) for r in results), 32)
-    lines = [f"{len(results)} submissions graded against {rubric.name} "
-             f"({len(rubric.checks)} checks, {_pts(rubric.total)} points) in {seconds:.1f} s"]
+    lines = [f"{_n(len(results), 'submission')} graded against {rubric.name} "
+             f"({_n(len(rubric.checks), 'check')}, {_pts(rubric.total)} points) in "
+             f"{seconds:.1f} s"]
     for r in results:
         failed = [c.name for c in r.checks if not c.passed]
         if r.status != "graded":
