@@ -19,6 +19,14 @@ from .registry import derivation
 from .display import shown
 
 
+def _sym(value):
+    """A width as SymPy. Text is refused, never parsed (sympify would evaluate it)."""
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"a width must be an integer or a SymPy expression, not text "
+                        f"{value!r:.60}")
+    return sp.sympify(value, strict=True)
+
+
 @dataclasses.dataclass(frozen=True)
 class Linear:
     """y = Wx + b with W of shape (out_features, in_features)."""
@@ -27,10 +35,10 @@ class Linear:
     out_features: sp.Expr | int
 
     def parameters(self) -> sp.Expr:
-        return sp.sympify(self.in_features) * self.out_features + self.out_features
+        return _sym(self.in_features) * self.out_features + self.out_features
 
     def width(self) -> sp.Expr:
-        return sp.sympify(self.out_features)
+        return _sym(self.out_features)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,10 +48,10 @@ class LayerNorm:
     features: sp.Expr | int
 
     def parameters(self) -> sp.Expr:
-        return 2 * sp.sympify(self.features)
+        return 2 * _sym(self.features)
 
     def width(self) -> sp.Expr:
-        return sp.sympify(self.features)
+        return _sym(self.features)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,7 +69,7 @@ class ReLU:
         return sp.Integer(0)
 
     def width(self) -> sp.Expr:
-        return sp.sympify(self.features)
+        return _sym(self.features)
 
 
 _LAYER_TYPES = (Linear, LayerNorm, BatchNorm, ReLU)
@@ -77,7 +85,7 @@ def _check_layers(layers: Sequence) -> None:
     for k in range(1, len(layers)):
         prev, layer = layers[k - 1].width(), layers[k]
         expect = layer.in_features if isinstance(layer, Linear) else layer.features
-        if sp.simplify(sp.sympify(expect) - prev) != 0:
+        if sp.simplify(_sym(expect) - prev) != 0:
             raise ValueError(f"layer {k} ({type(layer).__name__}) expects width {expect} "
                              f"but layer {k - 1} outputs width {prev}")
 
@@ -92,7 +100,7 @@ def activation_count(layers: Sequence, batch_size: sp.Expr | int) -> sp.Expr:
     """batch_size × Σ over layers of the layer's output width (every intermediate tensor,
     the input excluded), as in 003 §1(c)."""
     _check_layers(layers)
-    return sp.sympify(batch_size) * sp.Add(*[layer.width() for layer in layers])
+    return _sym(batch_size) * sp.Add(*[layer.width() for layer in layers])
 
 
 def data188_model(d0, d1, d2, d3, classes) -> list:
