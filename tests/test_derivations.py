@@ -172,3 +172,46 @@ def test_standalone_document_compiles(slug, tmp_path):
                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stdout[-3000:]
     assert (tmp_path / "doc.pdf").stat().st_size > 1000
+
+
+# ---- labels say what supports each row ------------------------------------------------
+@pytest.mark.parametrize("slug", SLUGS)
+def test_given_rows_are_labelled_given_and_conclusions_are_linked(slug):
+    d = derive.get(slug)
+    for step in d.steps:
+        if step.kind in ("define", "note"):
+            assert step.check.method == "given" and step.check.describe().startswith("given")
+        if step.check.method == "given":
+            assert "checked" not in step.check.describe()
+        if step.kind == "conclude":
+            assert step.claim is not None, (
+                f"{slug}: conclusion '{step.label}' is not linked to any earlier row")
+
+
+def _chain(d, step):
+    """The rows a conclusion rests on, following each row's link to the one it follows."""
+    out = [step]
+    while out[-1].claim is not None and out[-1].claim.previous:
+        out.append(d.steps[out[-1].claim.previous - 1])
+    return out
+
+
+@pytest.mark.parametrize("slug, kernel", [
+    ("batchnorm-backward", "batchnorm_backward_input"),
+    ("layernorm-backward", "layernorm_backward_input"),
+    ("softmax-jacobian", "softmax_jacobian_vjp"),
+    ("softmax-mse-gradient", "softmax_mse_gradient"),
+])
+def test_kernel_form_rests_on_a_checked_chain_to_the_definition(slug, kernel):
+    """The form a kernel is generated from is proved against SymPy's derivative of the
+    definition at explicit sizes (a ``form`` row), and every row between is checked."""
+    d = derive.get(slug)
+    step = next(s for s in d.steps if s.kind == "conclude" and s.label == kernel)
+    chain = _chain(d, step)
+    assert chain[-1].kind == "form", [s.label for s in chain]
+    assert all(s.check.method not in ("given", "sympy") for s in chain), \
+        [(s.label, s.check.describe()) for s in chain]
+    assert chain[-1].check.method == "sizes"
+    with pytest.raises(RewriteError):  # the proof really compares the kernel's form
+        chain[-1].claim.recheck(_relative)
+    assert re.search(r"checked: exact at\s+fixed sizes", d.to_text())  # what show prints
