@@ -143,7 +143,8 @@ def terminal_summary(rubric: Rubric, results: list[StudentResult], seconds: floa
         else:
             text = ("failed: " + ", ".join(failed)) if failed else "all checks passed"
         head = f"  {r.student:<{name_w}}  {_pts(r.score):>4}/{_pts(r.max_score)}  "
-        lines.append(head + _first_line(text, max(width - len(head), 20)))
+        room = max(width - len(head), 20) if r.status == "graded" else 400
+        lines.append(head + _first_line(text, room))
     scores = [r.score for r in results]
     lines.append(f"mean {statistics.fmean(scores):.1f}, median {statistics.median(scores):g}; "
                  f"full marks {sum(r.score == r.max_score for r in results)} of {len(results)}")
