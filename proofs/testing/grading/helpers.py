@@ -63,7 +63,7 @@ def expect(got: Any, want: Any, what: str, *, hints: dict[str, float] | None = N
     want = np.asarray(want, dtype=np.float64)
     problem = mismatch(got, want, tolerance(got, want), what, hints=hints, foils=foils)
     if problem:
-        sep = " " if problem.rstrip().endswith(("?", ".", ")")) else ". "
+        sep = " " if problem.rstrip().endswith(("?", ".")) else ". "
         raise AssertionError(problem + (sep + advice if advice else ""))
 
 

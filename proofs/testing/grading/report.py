@@ -95,10 +95,11 @@ def to_markdown(rubric: Rubric, results: list[StudentResult], limits: Limits,
         if not bad:
             lines.append("Every check passed.")
         for v in bad:
-            lines.append(f"- **{v.name}** (0/{_pts(v.max_points)}): {_md_cell(v.message)}")
+            lines.append(f"- **{v.name}** (0/{_pts(v.max_points)}): "
+                         + " ".join(v.message.split()))
         for note in r.notes:
             if not any(note in v.message for v in bad):
-                lines.append(f"- note: {_md_cell(note)}")
+                lines.append("- note: " + " ".join(note.split()))
         lines.append("")
     return "\n".join(lines)
 
