@@ -71,8 +71,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "foil design needs more, up to 10 000 000)")
     parser.add_argument("--seed", type=nonnegative_int, default=0,
                         help="Monte Carlo seed (default 0)")
-    parser.add_argument("--digits", type=int, default=30,
-                        help="significant digits of quadrature results (15-60)")
+    parser.add_argument("--digits", type=int, default=20,
+                        help="significant digits asked of quadrature results (15-60, "
+                             "default 20, the digits printed); fewer are shown when fewer "
+                             "are verified")
     parser.add_argument("--time-limit", type=float, default=2.0,
                         help="seconds SymPy may spend on optional closed forms (default 2)")
     parser.add_argument("--max-seconds", type=float, default=MAX_SECONDS,
