@@ -110,6 +110,27 @@ class NotationLatexPrinter(LatexPrinter):
     def _print_IndexedBase(self, expr):
         return self._print(expr.label)
 
+    def _print_Rational(self, expr):
+        shown = decimal(expr)
+        return shown if shown is not None else super()._print_Rational(expr)
+
+
+def decimal(r) -> str | None:
+    """A rational with a denominator 2^a·5^b of at least 1000 as the decimal a source
+    writes (8943/200000 -> 0.044715), else None."""
+    q = int(r.q)
+    if q < 1000:
+        return None
+    while q % 2 == 0:
+        q //= 2
+    while q % 5 == 0:
+        q //= 5
+    if q != 1:
+        return None
+    text = format(sp.Float(r, 30), "f").rstrip("0")
+    digits = len(str(r.q))
+    return f"{float(r):.{digits}f}".rstrip("0") if len(text) > 40 else text
+
 
 class NotationPrettyPrinter(PrettyPrinter):
     """SymPy's Unicode pretty printer with the notation layer and subscript indices."""
@@ -134,6 +155,10 @@ class NotationPrettyPrinter(PrettyPrinter):
 
     def _print_IndexedBase(self, e):
         return self._print(e.label)
+
+    def _print_Rational(self, e):
+        shown = decimal(e)
+        return prettyForm(shown) if shown is not None else super()._print_Rational(e)
 
     def _print_MatrixSymbol(self, e):
         return self._print_Symbol(sp.Symbol(e.name))
@@ -179,9 +204,23 @@ def fresh_dummies(expr, *context):
     return expr.replace(lambda e: isinstance(e, sp.Sum), rename)
 
 
+def with_decimals(expr):
+    """Rationals a source writes as decimals (0.044715, not 8943/200000) as Floats, for
+    display only."""
+    if not isinstance(expr, (sp.Basic, sp.MatrixBase)):
+        return expr
+    try:
+        rationals = [r for r in expr.atoms(sp.Rational) if decimal(r) is not None]
+    except AttributeError:
+        return expr
+    if not rationals:
+        return expr
+    return expr.xreplace({r: sp.Float(decimal(r), 30) for r in rationals})
+
+
 def latex(expr, d=None, **settings) -> str:
     """LaTeX of a SymPy object in derivation ``d``'s notation."""
-    return NotationLatexPrinter(forms_for(d), settings).doprint(expr)
+    return NotationLatexPrinter(forms_for(d), settings).doprint(with_decimals(expr))
 
 
 def pretty(expr, d=None, width: int = 80) -> str:
@@ -190,4 +229,4 @@ def pretty(expr, d=None, width: int = 80) -> str:
     printer = NotationPrettyPrinter(forms_for(d), {"use_unicode": True,
                                                    "num_columns": max(width, 20),
                                                    "wrap_line": True})
-    return printer.doprint(expr)
+    return printer.doprint(with_decimals(expr))

@@ -18,7 +18,7 @@ from . import display
 
 __all__ = ["COLUMNS", "display_math", "width"]
 
-COLUMNS = 52  # pretty-printer columns that fit 345 pt of 11 pt display mathematics
+COLUMNS = 48  # pretty-printer columns that fit 345 pt of 10-11 pt display mathematics
 
 
 def width(expr: Any, d: Any = None) -> int:
@@ -134,10 +134,10 @@ def display_math(left: str, right: str, lhs: Any, rhs: Any, d: Any = None) -> st
         return one_line
     rows: list[str] = []
     if lhs is not None and lhs_w > COLUMNS // 2:  # a long left side gets lines of its own
-        left_lines = lines_of(lhs, COLUMNS, d) if not isinstance(lhs, sp.MatrixBase) else None
-        if left_lines is not None and len(left_lines) > 1:
-            rows = [f"&{left_lines[0]}"] + [r"&\quad " + x for x in left_lines[1:]]
-            left, lhs_w = "", 2
+        left_lines = (lines_of(lhs, COLUMNS, d) if not isinstance(lhs, sp.MatrixBase)
+                      else None) or [left]
+        rows = [f"&{left_lines[0]}"] + [r"&\quad " + x for x in left_lines[1:]]
+        left, lhs_w = "", 2
     room = max(COLUMNS - lhs_w, COLUMNS // 2)
     if isinstance(rhs, sp.MatrixBase):
         for i in range(rhs.rows):

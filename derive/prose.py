@@ -112,39 +112,46 @@ def _is_joiner(word: str) -> bool:
 def _segments(prose: str, forms: Forms | None) -> list[tuple[bool, str]]:
     """The prose cut into (is_math, piece) runs; whitespace stays in the pieces."""
     tokens = re.split(r"(\s+)", prose)
-    words = [(t, not t.strip(), _is_math_word(t, forms) if t.strip() else False)
-             for t in tokens]
-    out: list[tuple[bool, str]] = []
+    math = [bool(t.strip()) and _is_math_word(t, forms) for t in tokens]
+    join = [bool(t.strip()) and _is_joiner(t) for t in tokens]
+    n = len(tokens)
+    spans: list[tuple[int, int]] = []
     i = 0
-    n = len(words)
     while i < n:
-        tok, _space, math = words[i]
-        if not math:
-            out.append((False, tok))
+        if not math[i]:
             i += 1
             continue
-        # extend over (space, joiner/math) pairs while a math word follows
-        j = i
-        end = i
-        while j + 2 < n:
-            nxt = words[j + 2]
-            if words[j + 1][1] and (nxt[2] or _is_joiner(nxt[0])):
-                j += 2
-                if nxt[2] or _joinable_end(words, j):
-                    end = j
-            else:
+        start = i
+        while start >= 2 and not tokens[start - 1].strip() and join[start - 2] and (
+                tokens[start - 2] in _OPERATORS or tokens[start - 2 + 2] in _OPERATORS
+                or (start - 4 >= 0 and tokens[start - 4] in _OPERATORS)):
+            if spans and start - 2 <= spans[-1][1]:
                 break
-        # trailing joiners only if a math word comes after them
-        piece = "".join(w[0] for w in words[i:end + 1])
-        out.extend(_trim(piece))
+            start -= 2
+        end = i
+        j = i
+        while j + 2 < n and not tokens[j + 1].strip() and (math[j + 2] or join[j + 2]):
+            j += 2
+            if math[j] or _joinable_end(tokens, j):
+                end = j
+        spans.append((start, end))
         i = end + 1
-    return out
+    out: list[tuple[bool, str]] = []
+    last = 0
+    for a, b in spans:
+        if a > last:
+            out.append((False, "".join(tokens[last:a])))
+        out.extend(_trim("".join(tokens[a:b + 1])))
+        last = b + 1
+    if last < n:
+        out.append((False, "".join(tokens[last:])))
+    return [p for p in out if p[1]]
 
 
-def _joinable_end(words: list, j: int) -> bool:
+def _joinable_end(tokens: list, j: int) -> bool:
     """A number may end a formula when an operator precedes it (``n = 2``)."""
-    tok = words[j][0].rstrip(",;:.)")
-    prev = words[j - 2][0] if j >= 2 else ""
+    tok = tokens[j].rstrip(",;:.)")
+    prev = tokens[j - 2] if j >= 2 else ""
     return bool(re.fullmatch(r"[−-]?\d+(\.\d+)?", tok)) and prev in _OPERATORS
 
 
@@ -372,7 +379,8 @@ def latex(prose: str, forms: Forms | None = None) -> str:
                 out.append("$" + math_latex(piece, forms) + "$")
                 continue
             for code, bit in _code_spans(piece, forms):  # code names in typewriter
-                out.append(r"\texttt{" + escape_plain(bit) + "}" if code else escape_plain(bit))
+                out.append(r"\texttt{" + escape_plain(bit).replace("\\_", "\\_\\allowbreak{}")
+                           .replace(".", ".\\allowbreak{}") + "}" if code else escape_plain(bit))
     return "".join(out)
 
 

@@ -302,7 +302,7 @@ def latex_fragment(d: Derivation, full: bool = False) -> str:
     equation, broken over lines when it is long (``layout``)."""
     out = []
     for row in rows(d, full):
-        out.append("\\par\\noindent{\\small " + _step_text(d, row) + "}\\par\n")
+        out.append("{\\small\\sloppy\\noindent " + _step_text(d, row) + "\\par}\n")
         if row.has_equation:
             left, right = _equation_parts(d, row)
             out.append(layout.display_math(left, right, row.lhs, row.rhs, d))
@@ -318,7 +318,7 @@ def _itemize(items: list[str]) -> str:
 def latex_preamble(extra: str = "") -> str:
     return ("\\documentclass[11pt]{article}\n\\usepackage[T1]{fontenc}\n"
             "\\usepackage{amsmath,amssymb}\n\\usepackage[margin=2cm]{geometry}\n"
-            "\\usepackage{graphicx}\n" + extra)
+            "\\usepackage{graphicx}\n\\sloppy\n" + extra)
 
 
 def latex_body(d: Derivation, full: bool = False, heading: str = "paragraph") -> str:

@@ -69,7 +69,7 @@ def test_kernel_steps_only_in_full(slug):
 
 
 def _without_code(doc: str) -> str:
-    return re.sub(r"\\texttt\{[^{}]*\}", "", doc)
+    return re.sub(r"\\texttt\{(?:[^{}]|\{\})*\}", "", doc)
 
 
 @pytest.mark.parametrize("slug", SLUGS)
