@@ -18,12 +18,12 @@ def strict():
 # ---- clear errors --------------------------------------------------------------------------
 def test_shape_mismatch_names_expected_features(rng):
     lin = L.Linear(3, 2, rng=rng)
-    with pytest.raises(ValueError, match="expected 3 features.*got shape \\(4, 5\\)"):
+    with pytest.raises(ValueError, match=r"expected 3 features.*got shape \(4, 5\)"):
         lin.forward(np.zeros((4, 5)), train=True)
     with pytest.raises(ValueError, match="expected a 2-d array"):
         lin.forward(np.zeros(3), train=True)
     lin.forward(np.zeros((4, 3)), train=True)
-    with pytest.raises(ValueError, match="grad has shape \\(4, 3\\).*expected.*\\(4, 2\\)"):
+    with pytest.raises(ValueError, match=r"grad has shape \(4, 3\).*expected.*\(4, 2\)"):
         lin.backward(np.zeros((4, 3)))
     with pytest.raises(ValueError, match="expected 6 features"):
         L.BatchNorm(6).forward(np.zeros((4, 5)), train=True)
@@ -35,7 +35,7 @@ def test_shape_mismatch_names_expected_features(rng):
 
 @pytest.mark.parametrize("p", [-0.1, 1.5, float("nan")])
 def test_dropout_probability_outside_unit_interval(p, rng):
-    with pytest.raises(ValueError, match="p_drop .*DROPPING.* must be in \\[0, 1\\]"):
+    with pytest.raises(ValueError, match=r"p_drop .*DROPPING.* must be in \[0, 1\]"):
         L.Dropout(p, rng=rng)
 
 
@@ -127,3 +127,31 @@ def test_adam_with_zero_gradients(strict):
         p = np.ones(3)
         cls({"p": p}).step({"p": np.zeros(3)})
         assert np.all(np.isfinite(p))
+
+
+# ---- issue 14: bad input is refused clearly, extreme input gives finite results ----------
+def test_softmax_ce_at_plus_minus_1e308_has_a_finite_loss():
+    loss_fn = L.SoftmaxCrossEntropy()
+    with np.errstate(all="raise"):  # no warning either
+        loss = loss_fn.forward(np.array([[1e308, -1e308]]), [0])
+        grad = loss_fn.backward()
+    assert loss == 0.0 and np.all(np.isfinite(grad))
+    # the same row with the other label: the true loss 2e308 overflows float64 to +inf
+    assert L.SoftmaxCrossEntropy().forward(np.array([[1e308, -1e308]]), [1]) == np.inf
+
+
+@pytest.mark.parametrize("make, error, words", [
+    (lambda: L.BatchNorm(2, eps=float("nan")), ValueError, "eps must be a finite positive"),
+    (lambda: L.LayerNorm(3, eps=float("nan")), ValueError, "eps must be a finite positive"),
+    (lambda: L.BatchNorm(2, eps=float("inf")), ValueError, "eps"),
+    (lambda: L.BatchNorm(2.7), TypeError, "whole number"),
+    (lambda: L.LayerNorm(0), ValueError, "whole number ≥ 1"),
+    (lambda: L.Sequential(1, 2), TypeError, "argument 0 is int"),
+])
+def test_layer_arguments_are_checked(make, error, words):
+    with pytest.raises(error, match=words):
+        make()
+
+
+def test_integer_like_widths_are_accepted():
+    assert L.BatchNorm(np.int64(3)).n == 3 and isinstance(L.BatchNorm(np.int64(3)).n, int)

@@ -48,6 +48,10 @@ def hostile_inputs(sentinel):
         "not a function of x": "2+3",
         "imaginary result": "(-1)**0.5*x",
         "division by zero": "x/0",
+        "constant tower": "x*exp(exp(exp(100)))",
+        "constant beyond 1e300": "x*exp(1000)",
+        "non-real constant": "x + log(-1)",
+        "non-real root": "x*(-8)**(1/3)",
     }
 
 
@@ -72,7 +76,8 @@ def test_length_limit_is_stated():
     ("x*Phi(x)", X * (1 + sp.erf(X / sp.sqrt(2))) / 2),
     ("max(0, x)", sp.Max(0, X)),
     ("0.5*x*(1+tanh(sqrt(2/pi)*(x+0.044715*x**3)))",
-     sp.Rational(1, 2) * X * (1 + sp.tanh(sp.sqrt(2 / sp.pi) * (X + sp.Rational(44715, 10**6) * X**3)))),
+     sp.Rational(1, 2) * X
+     * (1 + sp.tanh(sp.sqrt(2 / sp.pi) * (X + sp.Rational(44715, 10**6) * X**3)))),
     ("-x**2 + 2**x", -X**2 + 2**X),
     ("x*tanh(softplus(x))", X * sp.tanh(sp.log(1 + sp.exp(X)))),
 ])
@@ -83,3 +88,20 @@ def test_accepted_expressions_build_exact_sympy(text, expected):
 
 def test_decimals_are_exact_rationals():
     assert parse_activation("0.1*x") == X / 10
+
+
+@pytest.mark.parametrize("text, words", [
+    ("x*exp(exp(exp(100)))", "exp(exp(100)) is too large"),
+    ("x*exp(1000)", "too large"),
+    ("sqrt(-2)*x", "not real"),
+])
+def test_constant_parts_are_checked_before_anything_is_evaluated(text, words):
+    import time
+    start = time.monotonic()
+    with pytest.raises(UnsafeExpression, match=words.replace("(", r"\(").replace(")", r"\)")):
+        parse_activation(text)
+    assert time.monotonic() - start < 2
+
+
+def test_large_but_finite_constants_are_accepted():
+    assert parse_activation("x*exp(100)") == X * sp.exp(100)
