@@ -40,6 +40,7 @@ COMMANDS = {
     "activation": "analyse your own activation function",
     "gains": "derived initialisation gains vs the conventional table",
     "grade": "grade a class's submissions against a rubric, each in its own process",
+    "book": "one course document: derivations by section, errata, verdicts, figures",
 }
 
 
