@@ -65,6 +65,7 @@ SECTIONS: dict[int, str] = {
     9: "Regularisation",
     10: "Model size",
     11: "Pre-processing",
+    15: "Statistical power and scale",
 }
 
 ROWS: tuple[Row, ...] = (
@@ -203,6 +204,14 @@ ROWS: tuple[Row, ...] = (
     # 11.
     Row('standardize-whiten', 11, D | C, '002 §9.3.1, §9.3.3',
         'Standardisation and PCA/ZCA whitening'),
+    # 15.
+    Row('paired-design', 15, D | C, 'common random numbers (Law and Kelton 2000, §11.2)',
+        'Paired designs: n_paired/n_unpaired = Var(f − g)/(Var f + Var g)'),
+    Row('gelu-approx-bias', 15, D | C, '002 §9.2.2 (GELU and its two approximations)',
+        'Mean bias of the GELU approximations under N(0, 1): E[GELU(z) − GELU_tanh(z)] '
+        '≈ 5.62e-5'),
+    Row('control-variates', 15, D | C, 'control variates (Glasserman 2004, §4.1)',
+        'Control variates: optimal coefficient Cov(f, c)/Var c and variance factor 1 − ρ²'),
 )
 
 

@@ -21,6 +21,7 @@ from .core import Derivation
 TOPICS = (
     "softmax", "backprop", "normalization", "dropout", "moments", "initialization",
     "activations", "optimizers", "regularization", "model_size", "preprocessing",
+    "power",
 )
 
 
