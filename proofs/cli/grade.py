@@ -56,9 +56,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default ./grades)")
     parser.add_argument("--jobs", type=_positive_int, default=os.cpu_count() or 1,
                         metavar="N", help="submissions graded at a time (default: CPU count)")
-    parser.add_argument("--timeout", type=_positive_float, default=10.0, metavar="S",
-                        help="CPU-time limit in seconds for each check (default 10); the "
-                             "wall-clock limit is 3·S + 5")
+    parser.add_argument("--timeout", type=_positive_float, default=5.0, metavar="S",
+                        help="CPU-time limit in seconds for each check (default 5, where a "
+                             "correct submission needs well under 1); the wall-clock limit "
+                             "is 3·S + 5")
     parser.add_argument("--memory", type=_memory_mb, default=1024, metavar="MB",
                         help="address-space limit of each submission's process (default 1024)")
     parser.add_argument("--seed", type=int, default=0, metavar="N",

@@ -42,7 +42,7 @@ class SubmissionsError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class Limits:
-    timeout: float = 10.0    # CPU seconds per check (and for importing the student's files)
+    timeout: float = 5.0     # CPU seconds per check (and for importing the student's files)
     memory_mb: int = 1024    # address space of the student's process (Python + NumPy included)
     file_mb: int = 16        # largest file (or captured output) the process may write
     seed: int = 0            # root seed of every check's data
