@@ -72,6 +72,24 @@ def test_sd_from_derived_moments():
         stats.sd_from_moments(1.0, math.nan)
 
 
+def test_public_assertions_take_a_derived_bound():
+    from proofs.testing import assert_mean, assert_variance
+
+    def normal(n, rng):
+        return rng.standard_normal(n)
+    assert_mean(normal, 0.0, foil=0.1, sd=1.0, seed=0)
+    # N(0, 1): squared deviations have E = 1 and E[(x²)²] = 3, so sd = √2
+    assert_variance(normal, 1.0, foil=1.2, sd=stats.sd_from_moments(1.0, 3.0), seed=0)
+    calls = []
+
+    def heavy(n, rng):
+        calls.append(n)
+        return rng.standard_cauchy(n)
+    with pytest.raises(stats.CannotSize):  # sized from E[x²] = ∞: refused, nothing drawn
+        assert_mean(heavy, 0.0, foil=1.0, sd=math.inf, seed=0)
+    assert calls == []
+
+
 def test_check_se_boundary():
     limit = stats.required_se(1.0, 1e-6, 1e-6)
     assert stats.check_se(0.99 * limit / stats.INFLATE, 1.0, 1e-6, 1e-6).n == 1
