@@ -147,13 +147,18 @@ class _Clock:
                 return fn()
             except _SYMPY_FAILURES:
                 return None
-        limit = min(seconds, self.deadline - time.monotonic())
-        if limit < 0.05:
-            return None
+        left = self.deadline - time.monotonic()
+        if left < 0.05:
+            raise AnalysisTimeout(f"{what}: the analysis exceeded its {self.max_seconds:g} s "
+                                  "limit")
+        limit = min(seconds, left)
         try:
             with _alarm(limit):
                 return fn()
         except _Expired:
+            if limit >= left:  # it was the deadline, not the step's own allowance
+                raise AnalysisTimeout(f"{what} did not finish within the "
+                                      f"{self.max_seconds:g} s limit of the analysis") from None
             self.notes.append(f"{what}: not decided within {limit:.1f} s")
             return None
         except _SYMPY_FAILURES:
