@@ -78,9 +78,11 @@ def seed_for(seed: int, slug: str, index: int):
 
 def run_claim(slug: str, *, seed: int = DEFAULT_SEED, quick: bool = False,
               budget: float = DEFAULT_BUDGET, n_claims: int | None = None,
-              foil_mode: bool = False) -> ClaimReport:
+              foil_mode: bool = False, heavy: bool = False) -> ClaimReport:
     """Build and run one claim. ``foil_mode`` swaps exact and foil (used by the tests that
-    show each foil is rejected: the swapped claim must then FAIL)."""
+    show each foil is rejected: the swapped claim must then FAIL). Assertions marked
+    ``heavy`` (billions of samples; proofs.stats.paired) run only with ``heavy=True``; they
+    count in the budget either way, so no other verdict depends on the flag."""
     entry = registry.get(slug)
     n_claims = n_claims or len(registry.entries())
     t0, c0 = time.perf_counter(), time.process_time()
@@ -98,6 +100,8 @@ def run_claim(slug: str, *, seed: int = DEFAULT_SEED, quick: bool = False,
     alpha = beta = share / 2
     verdicts: list[Verdict] = []
     for i, a in enumerate(assertions):
+        if getattr(a, "heavy", False) and not heavy:
+            continue
         if foil_mode:
             a = _swapped(a)
         foil_name, why = a.foil_name, getattr(a, "foil_why", "")
@@ -124,7 +128,8 @@ def _swapped(a):
 
 def run(slugs: Iterable[str] | None = None, *, seed: int = DEFAULT_SEED, quick: bool = False,
         budget: float = DEFAULT_BUDGET,
-        progress: Callable[[str], None] | None = None) -> list[ClaimReport]:
+        progress: Callable[[str], None] | None = None,
+        heavy: bool = False) -> list[ClaimReport]:
     known = registry.entries()
     if slugs:
         selected = [registry.get(s).slug for s in slugs]
@@ -136,7 +141,7 @@ def run(slugs: Iterable[str] | None = None, *, seed: int = DEFAULT_SEED, quick: 
         if progress:
             progress(f"[{i}/{len(selected)}] {slug} ... ({time.perf_counter() - t0:.1f} s)")
         reports.append(run_claim(slug, seed=seed, quick=quick, budget=budget,
-                                 n_claims=len(known)))
+                                 n_claims=len(known), heavy=heavy))
     return reports
 
 

@@ -2,11 +2,12 @@
 
 Samples are generated in float32 chunks into preallocated buffers (no per-sample Python)
 and reduced at once to power sums Σx, Σx², (Σx³, Σx⁴) accumulated in float64. Work is
-split over worker threads, each with its own ``numpy.random.Generator`` spawned from one
-``SeedSequence`` (so results are reproducible for a given seed, thread count and chunk
-size); NumPy's generators and ufuncs release the GIL on arrays, so threads run in
-parallel. Reductions use ``np.add.reduce`` (pairwise, no BLAS), so no BLAS thread pool
-competes inside the workers.
+cut into chunks, each with its own ``numpy.random.Generator`` from a child of one
+``SeedSequence``, run by the executor (proofs.stats.executor: threads by default, or
+local processes / Dask) and summed in chunk order (so results are reproducible for a
+given seed and chunk size, whatever the number of workers); NumPy's generators and
+ufuncs release the GIL on arrays, so threads run in parallel. Reductions use
+``np.add.reduce`` (pairwise, no BLAS), so no BLAS thread pool competes inside the workers.
 
 Normals: Box–Muller in float32, r = √(−2 ln u₁), θ = 2πu₂, (r cos θ, r sin θ), with u₁, u₂
 built from the raw 64-bit stream (24-bit uniforms, u₁ ∈ (0, 1]). On our machines this is
@@ -20,6 +21,7 @@ probability is (1 − p) up to 2⁻³² (below float32's own resolution of a uni
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import os
 import threading
@@ -143,53 +145,51 @@ def _reduce(x: np.ndarray, x2: np.ndarray, order: int) -> PowerSums:
     return PowerSums(x.size, s1, s2, s3, s4)
 
 
+STREAM_CHUNK = 1 << 20  # samples per executor chunk (one stream, one set of buffers)
+_LOCAL = threading.local()  # per-thread Buffers, reused across chunks
+
+
+def _buffers(size: int) -> Buffers:
+    buf = getattr(_LOCAL, "buffers", None)
+    if buf is None or buf.size != size:
+        buf = _LOCAL.buffers = Buffers(size)
+    return buf
+
+
+def power_sums_chunk(stream: np.random.SeedSequence, m: int,
+                     fill: Callable[[np.random.Generator, Buffers], np.ndarray], order: int,
+                     chunk: int) -> PowerSums:
+    """One executor chunk: m samples from the chunk's own stream, drawn ``chunk`` at a
+    time with ``fill`` and reduced to power sums (proofs.stats.executor)."""
+    rng = np.random.Generator(np.random.SFC64(stream))
+    buf = _buffers(chunk)
+    acc = PowerSums()
+    left = m
+    while left > 0:
+        take = min(chunk, left)
+        left -= take
+        x = fill(rng, buf)
+        acc = acc + _reduce(x[:take], buf.x2[:take], order)
+    return acc
+
+
 def power_sums(fill: Callable[[np.random.Generator, Buffers], np.ndarray], n: int,
                seed: np.random.SeedSequence | int, *, order: int = 4,
                threads: int | None = None, chunk: int = CHUNK) -> PowerSums:
-    """Draw n samples with ``fill(rng, buffers) -> float32 array`` (one chunk at a time)
-    and return their power sums. Work is split over ``threads`` workers with streams
-    spawned from ``seed``; reproducible for fixed (seed, threads, chunk)."""
+    """Draw n samples with ``fill(rng, buffers) -> float32 array`` (``chunk`` at a time)
+    and return their power sums. The n samples are cut into executor chunks of
+    STREAM_CHUNK; chunk i draws from child i of ``SeedSequence(seed)`` and the chunk sums
+    are added in chunk order (proofs.stats.executor), so the result depends on (seed, n,
+    chunk) only: not on ``threads`` (in-process workers when no executor is active), on
+    ``nnmath verify --workers N`` or on a Dask cluster. A picklable ``fill`` (a
+    module-level function or a functools.partial of one) can run in other processes."""
+    from . import executor as X
     if not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n must be a positive integer, got {n!r}")
-    ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-    threads = threads or DEFAULT_THREADS
-    n_chunks = -(-int(n) // chunk)
-    if n_chunks < 4 * threads:  # not worth a thread
-        threads = 1
-    streams = ss.spawn(threads)
-    # a fixed split of the n samples over workers: the result does not depend on timing
-    counts = [int(n) // threads + (i < int(n) % threads) for i in range(threads)]
-    results: list[PowerSums | BaseException] = [PowerSums()] * threads
-
-    def work(i: int) -> None:
-        try:
-            rng = np.random.Generator(np.random.SFC64(streams[i]))
-            buf = Buffers(chunk)
-            acc = PowerSums()
-            left = counts[i]
-            while left > 0:
-                take = min(chunk, left)
-                left -= take
-                x = fill(rng, buf)
-                acc = acc + _reduce(x[:take], buf.x2[:take], order)
-            results[i] = acc
-        except BaseException as exc:
-            results[i] = exc
-
-    if threads == 1:
-        work(0)
-    else:
-        workers = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
-        for t in workers:
-            t.start()
-        for t in workers:
-            t.join()
-    total = PowerSums()
-    for r in results:
-        if isinstance(r, BaseException):
-            raise r
-        total = total + r
-    return total
+    job = X.Job(power_sums_chunk, (fill, order, chunk),
+                chunk=max(chunk, STREAM_CHUNK // chunk * chunk))
+    ex = X.current() if threads is None else X.Executor(X.InProcess(threads))
+    return ex.run(job, int(n), seed)
 
 
 def dropout_relu_power_sums(n: int, seed, p: float, sigma: float = 1.0, *,
@@ -201,8 +201,8 @@ def dropout_relu_power_sums(n: int, seed, p: float, sigma: float = 1.0, *,
     # the 1/(1 − p) of inverted dropout is applied to the sums (Σx·c, Σx²·c², ...), not to
     # every sample: the same numbers up to float rounding, one pass fewer
     c = 1.0 / (1.0 - p) if inverted else 1.0
-    ps = power_sums(lambda rng, buf: fill_dropout_relu(rng, buf, p, sigma, inverted=False),
-                    n, seed, order=order, threads=threads)
+    fill = functools.partial(fill_dropout_relu, p=p, sigma=sigma, inverted=False)
+    ps = power_sums(fill, n, seed, order=order, threads=threads)
     return PowerSums(ps.n, ps.s1 * c, ps.s2 * c ** 2, ps.s3 * c ** 3, ps.s4 * c ** 4)
 
 
