@@ -104,8 +104,11 @@ def standardize_whiten(d: Derivation) -> None:
     d.apply("square it", lambda e: (e * e).applyfunc(sp.expand), "by SymPy")
     d.rewrite("it is Σ", S, "Cayley–Hamilton: Σ² = (tr Σ)Σ − (det Σ)I")
     W_formula = (sp.Matrix([[c, -b], [-b, a]]) + s * sp.eye(2)) / (s * t)
-    d.define("candidate inverse square root", W_formula, "(adj Σ + sI)/(st): det(Σ + sI) = "
-             "st² and the adjugate of Σ + sI is adj Σ + sI", lhs=shown(r"W_{ZCA}", "W_ZCA"))
+    d.define("the square root again", R, lhs=shown(r"\Sigma^{1/2}", "Σ^½"))
+    d.apply("invert it", lambda e: e.inv(), "by SymPy",
+            lhs=shown(r"W_{ZCA} = \Sigma^{-1/2}", "W_ZCA = Σ^−½"))
+    d.rewrite("(adj Σ + sI)/(st)", W_formula, "det(Σ + sI) = st² and the adjugate of "
+              "Σ + sI is adj Σ + sI", lhs=shown(r"W_{ZCA}", "W_ZCA"))
     d.prove("it inverts Σ^{1/2}", (W_formula * R).applyfunc(sp.expand), sp.eye(2),
             "so W_ZCA = (Σ^{1/2})^{−1} = Σ^{−1/2}")
     whitened = (W_formula * S * W_formula.T).applyfunc(sp.expand)

@@ -114,6 +114,8 @@ def ridge_limits(d: Derivation) -> None:
     d.apply("solve for θ", sp.Matrix([sol[t1], sol[t2]]), lhs=sp.Symbol("theta_lambda"))
     theta_lam = (X.T * X + lam * I2).inv() * X.T * y
     d.rewrite("= (XᵀX + λI)⁻¹Xᵀy", theta_lam)
+    d.conclude("ridge_solution", theta_lam, [lam], kernel=False,
+               why="exact, for every λ > 0")
     d.apply("λ → ∞", lambda e: e.applyfunc(lambda x: sp.limit(x, lam, sp.oo)),
             lhs=sp.Limit(sp.Symbol("theta_lambda"), lam, sp.oo),
             why="003 §5 (a): a huge penalty forces θ = 0")
@@ -165,9 +167,6 @@ def ridge_limits(d: Derivation) -> None:
     d.rewrite("2λΣ c_i²s_i²/(s_i² + λ)³", dloss)
     d.prove_true("the training loss strictly increases for λ > 0 (003 §5 (c)ii)", dloss > 0,
                  shown=sp.StrictGreaterThan(sp.Derivative(Ltr, lam), 0, evaluate=False))
-    d.define("θ_λ of the example", theta_lam, lhs=sp.Symbol("theta_lambda"))
-    d.conclude("ridge_solution", theta_lam, [lam], kernel=False,
-               why="exact, for every λ > 0")
     d.values["theta_star"] = theta_star
     d.values["X"], d.values["y"] = X, y  # the example's data (for experiments)
     d.values["norm2"] = norm2
