@@ -1,4 +1,5 @@
-"""``nnmath verify [SLUG ...] [--seed N] [--json] [--quick] [--plots DIR]``.
+"""``nnmath verify [SLUG ...] [--seed N] [--json] [--quick] [--plots DIR]
+[--workers N [--dask] | --scheduler ADDRESS] [--heavy]``.
 
 Runs the claims (all, the quick subset, or the named ones), prints the verdict table
 (claim, exact, estimate, SE, z, foil z, verdict), progress on stderr, and exits 1 if any
@@ -28,6 +29,40 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--plots", metavar="DIR",
                         help="also write PNG figures to DIR (needs matplotlib)")
     parser.add_argument("--no-progress", action="store_true", help="no progress on stderr")
+    parser.add_argument("--workers", type=_positive_int, metavar="N",
+                        help="sample on N local worker processes (same estimates as the "
+                             "default in-process run)")
+    parser.add_argument("--dask", action="store_true",
+                        help="with --workers N: a Dask LocalCluster of N workers "
+                             "(needs pip install \".[dask]\")")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="sample on the Dask cluster of this scheduler, e.g. "
+                             "tcp://127.0.0.1:8786 (needs pip install \".[dask]\")")
+    parser.add_argument("--heavy", action="store_true",
+                        help="also run the heavy assertions (billions of samples, e.g. the "
+                             "unpaired gelu-approx-bias test); use --workers or --scheduler")
+
+
+def _positive_int(text: str) -> int:
+    value = nonnegative_int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number ≥ 1, got {value}")
+    return value
+
+
+def _executor(args: argparse.Namespace):
+    """The sampling executor the options ask for (proofs.stats.executor); UsageError when
+    Dask is asked for but missing or unreachable."""
+    from ..stats import executor, progress
+    if args.dask and args.scheduler:
+        raise UsageError("give either --scheduler ADDRESS (an existing cluster) or "
+                         "--workers N --dask (a local cluster), not both")
+    sink = progress.for_terminal(json_output=args.json, disabled=args.no_progress)
+    try:
+        return executor.make(args.workers, dask=args.dask, scheduler=args.scheduler,
+                             progress=sink)
+    except executor.ExecutorUnavailable as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _check_plots_dir(path: str) -> None:
@@ -65,8 +100,10 @@ def run(args: argparse.Namespace) -> int:
     if args.plots:
         _check_plots_dir(args.plots)
     progress = None if args.no_progress else runner.stderr_progress
-    reports = runner.run(args.slugs or None, seed=args.seed, quick=args.quick,
-                         budget=args.budget, progress=progress)
+    from ..stats import executor
+    with _executor(args) as ex, executor.use(ex):
+        reports = runner.run(args.slugs or None, seed=args.seed, quick=args.quick,
+                             budget=args.budget, progress=progress, heavy=args.heavy)
     if args.json:
         print(json.dumps(runner.to_json(reports, seed=args.seed, budget=args.budget),
                          indent=2))
