@@ -460,6 +460,8 @@ def check_equal(a: Any, b: Any, *, seed: str = "", points: int = 8,
     """
     diff = _difference(a, b)
     entries = _entries(diff)
+    if all(x == 0 for x in entries):  # say so: nothing beyond SymPy's own evaluation
+        return Check("exact", "the same expression once SymPy evaluates it")
     if all(_cheap_zero(x) for x in entries):
         return Check("exact", "expand/cancel")
     pairs = _pairs(a, b)
