@@ -15,6 +15,10 @@ Statistical assertions take error rates as parameters:
   sample size is designed for both rates, and too few samples raise ``DesignError``
   (``CannotSize`` when no affordable sample size meets both rates).
 
+Paired comparisons (``assert_paired_mean``: f and g on the same draws, sized from
+Var(f − g)) and control variates (``assert_mean_with_control``: a control of exactly known
+mean, variance factor 1 − ρ²) buy power per sample (proofs/testing/power.py).
+
 Tests: CLT z-test for means and variances (normal approximation, stated in the message);
 DKWM (rigorous) for whole distributions; exact comparison with a float64 reference for
 forward and backward passes; ⟨u, J v⟩ against central differences (with an error bound,
@@ -69,6 +73,7 @@ from .adapters import assert_dropout, cache_style, drop_probability, global_seed
 from .forward import assert_forward
 from .gradients import check_backward, check_layer_backward, check_vjp
 from .moments import assert_distribution, assert_mean, assert_variance
+from .power import assert_mean_with_control, assert_paired_mean
 
 __all__ = [
     "CannotSize",
@@ -77,6 +82,8 @@ __all__ = [
     "assert_dropout",
     "assert_forward",
     "assert_mean",
+    "assert_mean_with_control",
+    "assert_paired_mean",
     "assert_variance",
     "cache_style",
     "check_backward",
