@@ -102,7 +102,8 @@ def softmax_ce_gradient_matches_central_differences(ctx: Context) -> list:
             return float(u) * loss.backward() * (z.shape[0] if sum_not_mean else 1)
         return forward, vjp, z
     return [Behaviour("SoftmaxCrossEntropy.backward vs central differences",
-                      _vjp_check(build), False, True, foil_name="sum instead of mean", method="vjp")]
+                      _vjp_check(build), False, True, foil_name="sum instead of mean",
+                      method="vjp")]
 
 
 @claim("mlp-backprop", derivations=("mlp-backprop",))
