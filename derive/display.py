@@ -1,4 +1,6 @@
-"""Display-only symbols: a row's statement shown exactly as written (never checked)."""
+"""Display-only symbols (a row's statement shown exactly as written, never checked) and
+the printers that apply the notation layer."""
+import functools
 import re
 
 import sympy as sp
@@ -218,9 +220,50 @@ def with_decimals(expr):
     return expr.xreplace({r: sp.Float(decimal(r), 30) for r in rationals})
 
 
+Phi = sp.Function("Phi")  # the standard normal distribution function, for display
+
+
+@functools.lru_cache(maxsize=512)
+def _phi_form(expr):
+    reps = {}
+    for f in expr.atoms(sp.erf):
+        q = sp.nsimplify(f.args[0] / sp.sqrt(2))
+        if q.is_Rational and q != 0:
+            reps[f] = (1 - 2 * Phi(-2 * q)) if q > 0 else (2 * Phi(2 * q) - 1)
+    if not reps:
+        return expr
+    out = expr.xreplace(reps)
+    candidates = [sp.factor_terms(sp.expand(out)), sp.radsimp(sp.expand(out))]
+    if sp.count_ops(out) < 60:
+        candidates.append(sp.simplify(out))
+    return min(candidates, key=sp.count_ops)
+
+
+def with_phi(expr):
+    """erf at multiples of √2 written with Φ, the standard normal distribution function,
+    as the sources write them: 1/2 − erf(√2/2)/2 = Φ(−1) (display only)."""
+    if isinstance(expr, sp.MatrixBase):
+        return expr.applyfunc(with_phi)
+    if isinstance(expr, sp.Equality):
+        return sp.Eq(with_phi(expr.lhs), with_phi(expr.rhs), evaluate=False)
+    if not isinstance(expr, sp.Expr) or not expr.has(sp.erf) or expr.free_symbols - {
+            s for s in expr.free_symbols if s.is_Symbol}:
+        return expr
+    if any(not f.args[0].is_number for f in expr.atoms(sp.erf)):
+        return expr  # erf of a variable (GELU's Φ(x)) stays as derived
+    try:
+        return _phi_form(expr)
+    except Exception:
+        return expr
+
+
+def for_display(expr):
+    return with_decimals(with_phi(expr))
+
+
 def latex(expr, d=None, **settings) -> str:
     """LaTeX of a SymPy object in derivation ``d``'s notation."""
-    return NotationLatexPrinter(forms_for(d), settings).doprint(with_decimals(expr))
+    return NotationLatexPrinter(forms_for(d), settings).doprint(for_display(expr))
 
 
 def pretty(expr, d=None, width: int = 80) -> str:
@@ -229,4 +272,4 @@ def pretty(expr, d=None, width: int = 80) -> str:
     printer = NotationPrettyPrinter(forms_for(d), {"use_unicode": True,
                                                    "num_columns": max(width, 20),
                                                    "wrap_line": True})
-    return printer.doprint(with_decimals(expr))
+    return printer.doprint(for_display(expr))

@@ -10,6 +10,7 @@ and each line packed up to the limit. ``COLUMNS`` suits the 345 pt text width of
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import sympy as sp
@@ -149,9 +150,47 @@ def display_math(left: str, right: str, lhs: Any, rhs: Any, d: Any = None) -> st
                 rows += _rows(name, "= ", body)
         return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}\n"
     body = lines_of(rhs, room, d)
+    named: list[tuple[Any, Any]] = []
     if body is None:
-        if not rows:
-            return one_line
-        body = [display.latex(rhs, d)]
+        rhs, named = name_parts(rhs, room, d)
+        body = lines_of(rhs, room, d) or [display.latex(rhs, d)]
     rows += _rows(left, relation, body)
+    for k, (sym, part) in enumerate(named):
+        lead = r"\text{where } " if k == 0 else r"\text{and } "
+        part_lines = lines_of(part, COLUMNS - 10, d) or [display.latex(part, d)]
+        rows += _rows(lead + display.latex(sym, d), "= ", part_lines)
     return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}\n"
+
+
+def _free_letter(d: Any) -> str:
+    """A capital letter the derivation uses nowhere (symbols or prose), for named parts."""
+    used: set[str] = set()
+    if d is not None:
+        for step in getattr(d, "steps", []):
+            used |= set(re.findall(r"(?<![A-Za-z])([A-Z])(?![a-z])", f"{step.label} {step.why}"))
+            for part in (step.expr, step.lhs):
+                if isinstance(part, (sp.Basic, sp.MatrixBase)):
+                    used |= {str(x)[:1] for x in part.free_symbols}
+    return next((c for c in "PQRSUVWTNMDCBGH" if c not in used), "Z")
+
+
+def name_parts(expr: Any, room: int, d: Any = None) -> tuple[Any, list[tuple[Any, Any]]]:
+    """Replace the widest sums inside ``expr`` by named parts A₁, A₂ … until it fits
+    ``room``; returns (the shorter expression, [(name, part) ...])."""
+    named: list[tuple[Any, Any]] = []
+    letter = _free_letter(d)
+    taken = {s.name for s in expr.free_symbols} if isinstance(expr, sp.Basic) else set()
+    while isinstance(expr, sp.Basic) and width(expr, d) > room and len(named) < 6:
+        parts = [a for a in sp.preorder_traversal(expr)
+                 if isinstance(a, sp.Add) and a != expr and len(a.args) > 1]
+        if not parts:
+            break
+        part = max(parts, key=lambda a: width(a, d))
+        k = len(named) + 1
+        while f"{letter}_{k}" in taken:
+            k += 1
+        sym = sp.Symbol(f"{letter}_{k}")
+        taken.add(sym.name)
+        expr = expr.xreplace({part: sym})
+        named.append((sym, part))
+    return expr, named

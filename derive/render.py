@@ -190,6 +190,16 @@ def _same(a: Any, b: Any) -> bool:
         return False
 
 
+def _shown_same(a: Any, b: Any, d: Derivation) -> bool:
+    """Two expressions that print the same in the reader's notation."""
+    if a is None or b is None:
+        return False
+    try:
+        return display.latex(a, d) == display.latex(b, d)
+    except Exception:
+        return False
+
+
 def _is_kernel_step(d: Derivation, step: Step) -> bool:
     """A conclusion step: the result restated under its code name (a kernel, or a value
     other modules read). The reader's document lists results at the end instead."""
@@ -199,15 +209,17 @@ def _is_kernel_step(d: Derivation, step: Step) -> bool:
 def rows(d: Derivation, full: bool = False) -> list[Row]:
     """The steps a reader sees, numbered 1, 2, ... (``full``: every step, as recorded)."""
     out: list[Row] = []
-    last = None  # the last expression displayed
+    last = last_lhs = None  # the last expression displayed, and its left side
     number = 0
     for step in d.steps:
         if not full and _is_kernel_step(d, step):
             continue
         number = step.index if full else number + 1
         lhs, rhs = step.lhs, step.expr
-        if rhs is None or _is_boolean(rhs):
-            lhs = rhs = None
+        if rhs is None or _is_boolean(rhs) or (
+                isinstance(rhs, sp.Equality) and not full
+                and _shown_same(rhs.lhs, rhs.rhs, d)):
+            lhs = rhs = None  # True, or an equation whose sides print alike (0 = 0)
         elif lhs is not None and _same(lhs, rhs):
             if full:
                 pass
@@ -215,13 +227,16 @@ def rows(d: Derivation, full: bool = False) -> list[Row]:
                 lhs = rhs = None  # "8 = 8": the prose states it
             else:
                 lhs = None
-        elif lhs is None and _same(rhs, last) and not full:
+        elif lhs is None and not full and (_same(rhs, last) or _shown_same(rhs, last, d)):
             rhs = None  # the same expression again: the justification says why
         continued = (lhs is None and rhs is not None and step.index > 1
                      and step.kind in ("apply", "rewrite", "conclude"))
+        if rhs is not None and lhs is not None and not full and _shown_same(rhs, last, d) \
+                and _shown_same(lhs, last_lhs, d):
+            lhs = rhs = None  # the display before, again
         if rhs is not None:
             rhs = display.fresh_dummies(rhs, lhs)
-            last = step.expr
+            last, last_lhs = step.expr, lhs
         out.append(Row(number, step, lhs, rhs, continued))
     return out
 
