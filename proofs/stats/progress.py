@@ -18,7 +18,7 @@ EVERY = 0.2  # seconds between lines
 def _count(x: float) -> str:
     for unit, size in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
         if x >= size:
-            return f"{x / size:.2f} {unit}"
+            return f"{x / size:.2f} {unit} "
     return f"{x:.0f} "
 
 
