@@ -28,7 +28,7 @@ __all__ = ["latex", "math_latex", "math_text", "text"]
 _GREEK = "αβγδεζηθικλμνξπρστυφχψωΓΔΘΛΞΠΣΦΨΩϕℓ"
 _MATH_SIGNS = "_^∂Σ∑∏√∞⊙⊗∇∫≤≥≠≈≡∝∈→↦⇒·×±∓²³⁴¹⁰⁻⁺ⁿᵀ′ᵢⱼₖₗₘₙₜ₀₁₂₃₄𝟙𝔼ℝ‖⟨⟩⌊⌋⌈⌉"
 _OPERATORS = {"=", "−", "+", "-", "≤", "≥", "<", ">", "·", "×", "/", "→", "≈", "≠", "∝",
-              "⊙", "*", "↦", "∈", "±", ":=", "~", "∼"}
+              "⊙", "*", "↦", "∈", "±", ":=", "~", "∼", "←", "⇒", "⇔"}
 _CALL = re.compile(r"[A-Za-z" + _GREEK + r"][′']*\(")
 _IDENT = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*")
 _NAMED_FUNCTIONS = {"exp": r"\exp", "log": r"\log", "ln": r"\ln", "sin": r"\sin",
@@ -83,8 +83,9 @@ def _code_spans(piece: str, forms: Forms | None) -> list[tuple[bool, str]]:
 
 def _is_math_word(word: str, forms: Forms | None) -> bool:
     core = word.strip("(),;:.")
-    if not core or is_code(core, forms):
-        return False
+    lead = _CODE.match(core)
+    if not core or (lead and is_code(lead.group(0), forms)):
+        return False  # a code name, possibly called: adam_step(m, …
     if any(c in _MATH_SIGNS or c in _GREEK for c in core) or _has_accent(core):
         return True
     if _CALL.search(core) or re.search(r"[A-Za-z]\[", core):  # f(x), E[m]

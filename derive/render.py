@@ -241,6 +241,20 @@ def rows(d: Derivation, full: bool = False) -> list[Row]:
     return out
 
 
+_PHI_NOTE = "Φ is the standard normal distribution function, Φ(x) = (1 + erf(x/√2))/2"
+
+
+def conventions(d: Derivation, full: bool = False) -> list[str]:
+    """The derivation's conventions, plus the notation the display itself introduces."""
+    out = list(d.conventions)
+    for row in rows(d, full):
+        parts = [p for p in (row.lhs, row.rhs) if isinstance(p, sp.Basic)]
+        if any(display.for_display(p).has(display.Phi) for p in parts):
+            out.append(_PHI_NOTE)
+            break
+    return out
+
+
 def check_text(d: Derivation, step: Step) -> str:
     """The check's description, its sizes named by the document's letter (B = 2, 3, 4)."""
     text = step.check.describe()
@@ -345,7 +359,8 @@ def latex_body(d: Derivation, full: bool = False, heading: str = "paragraph") ->
     parts = [
         f"\\noindent\\textbf{{Source:}} {escape_text(d.source, forms)}\n\n",
         f"{h}{{Assumptions.}}\n", _itemize(assumptions),
-        f"{h}{{Conventions.}}\n", _itemize([escape_text(c, forms) for c in d.conventions]),
+        f"{h}{{Conventions.}}\n",
+        _itemize([escape_text(c, forms) for c in conventions(d, full)]),
         f"{h}{{Derivation.}}\n", latex_fragment(d, full),
     ]
     results = _results(d, full)
@@ -487,9 +502,10 @@ def text(d: Derivation, width: int | None = None, full: bool = False) -> str:
     if assumptions:
         lines.append("assumptions:")
         lines += [_wrap(a, width, "  • ", "    ") for a in assumptions]
-    if d.conventions:
+    notes = conventions(d, full)
+    if notes:
         lines.append("conventions:")
-        lines += [_wrap(plain_text(c, d), width, "  • ", "    ") for c in d.conventions]
+        lines += [_wrap(plain_text(c, d), width, "  • ", "    ") for c in notes]
     lines.append("")
     for row in rows(d, full):
         s = row.step
