@@ -176,10 +176,11 @@ def optimizers_on_ill_conditioned_quadratic(ctx: Context) -> list:
     mistake): the rate (κ − 1)/(κ + 1) of the optimal step 2/(λ_min + λ_max) quoted for
     η = 1/λ_max (about half the steps). Heavy-ball momentum (numeric Momentum,
     form="heavy_ball", v ← μv + g, μ = 0.9) and Adam need fewer steps than GD; foil μ = 0.
-    Adagrad on a constant gradient: derive's step ηg/(ε + √s) with s = t·g², so step 4 over
-    step 1 is 1/2; foil: a 1/t decay (1/4). Adam on a constant gradient g = 1 for t = 1000
-    steps: its step is derive's bias-corrected adam_step with m, v from derive's moment
-    updates; foil (a named mistake): no bias correction, η·m/(√v + ε), 1.26× larger."""
+    Adagrad on a constant gradient: derive's step ηg/(ε + √s) with derive's accumulator
+    s ← s + g² after t steps, so step 4 over step 1 is 1/2; foil: a 1/t decay (1/4). Adam
+    on a constant gradient g = 1 for t = 1000 steps: its step is derive's bias-corrected
+    adam_step with m, v from derive's moment updates; foil (a named mistake): no bias
+    correction, η·m/(√v + ε), 1.26× larger."""
     import math
 
     import numpy as np
@@ -214,8 +215,15 @@ def optimizers_on_ill_conditioned_quadratic(ctx: Context) -> list:
         g = gd()
         return (mom < g and adam < g), f"steps: GD {g}, heavy ball (μ = {mu}) {mom}, Adam {adam}"
 
-    ratio_4 = (ctx.exact("adagrad", "adagrad_step", eta=sp.Rational(1, 10), g=1, eps=0, s=4)
-               / ctx.exact("adagrad", "adagrad_step", eta=sp.Rational(1, 10), g=1, eps=0, s=1))
+    accumulate = ctx.exact_expr("adagrad", "adagrad_accumulate")
+    sums = [sp.Integer(0)]  # derive's accumulator after t constant gradients g = 1
+    for _ in range(4):
+        sums.append(sp.sympify(accumulate.subs({x: sums[-1] if x.name == "s" else 1
+                                                for x in accumulate.free_symbols})))
+    ratio_4 = (ctx.exact("adagrad", "adagrad_step", eta=sp.Rational(1, 10), g=1, eps=0,
+                         s=sums[4])
+               / ctx.exact("adagrad", "adagrad_step", eta=sp.Rational(1, 10), g=1, eps=0,
+                           s=sums[1]))
 
     def adagrad_ratio():
         theta = np.zeros(1)
