@@ -149,7 +149,7 @@ REFUSED_SLOW = {"1/x**2": "non-zero", "log(x)": "positive", "x**x": "positive",
 def _edge_runs(cases):
     def one(text):
         start = time.perf_counter()
-        res = nnmath("activation", "--", text, "--samples", "1000", timeout=200)
+        res = nnmath("activation", "--samples", "1000", "--", text, timeout=200)
         return text, res, time.perf_counter() - start
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
@@ -197,7 +197,7 @@ def test_heavy_tails_never_fail_a_correct_value():
 @pytest.mark.parametrize("text", ["x**64", "x**16", "sin(x)**63*cos(x)**63"])
 def test_edge_expressions_pass_with_correct_values(text):
     start = time.perf_counter()
-    res = nnmath("activation", "--", text, "--json", timeout=300)
+    res = nnmath("activation", "--json", "--", text, timeout=300)
     assert res.returncode == 0, res.stderr[-800:]
     data = json.loads(res.stdout)
     assert not any(r["sized"] and not r["ok"] for r in data["monte_carlo"])
