@@ -15,8 +15,8 @@ class Shown(sp.Symbol):
         obj._text = text if text is not None else plain(latex)
         return obj
 
-    def _latex(self, printer):
-        return self.name
+    def _latex(self, printer):  # word subscripts upright: W_{ZCA}, L_{MSE}
+        return re.sub(r"_\{([A-Z]{2,}|[a-z]{3,})\}", r"_{\\mathrm{\1}}", self.name)
 
     def _sympystr(self, printer):
         return self._text
@@ -257,8 +257,21 @@ def with_phi(expr):
         return expr
 
 
+def short_floats(expr, digits: int = 16):
+    """Floats inside a larger expression at float64's 16 significant digits (a lone
+    number keeps every digit it was computed to)."""
+    if not isinstance(expr, sp.Basic) or isinstance(expr, sp.Float):
+        return expr
+    floats = [f for f in expr.atoms(sp.Float) if len(str(f).lstrip("-0.")) > digits + 1]
+    if not floats:
+        return expr
+    return expr.xreplace({f: sp.Float(f, digits) for f in floats})
+
+
 def for_display(expr):
-    return with_decimals(with_phi(expr))
+    """The form a reader sees: Φ for erf at multiples of √2, decimals as the sources
+    write them, floats at 16 significant digits inside expressions."""
+    return short_floats(with_decimals(with_phi(expr)))
 
 
 def latex(expr, d=None, **settings) -> str:

@@ -86,6 +86,20 @@ def lines_of(expr: Any, room: int, d: Any = None) -> list[str] | None:
         return lines
     if isinstance(expr, sp.Mul) and sum(isinstance(f, sp.Add) for f in expr.args) > 1:
         return _product_lines(expr, room, d)
+    if isinstance(expr, (sp.MatMul, sp.HadamardProduct)) or (
+            isinstance(expr, sp.Mul) and any(isinstance(f, sp.MatrixBase) for f in expr.args)):
+        factors = list(expr.args)
+        if len(factors) > 1 and all(width(f, d) <= room for f in factors):
+            lines, current, used = [], [], 0
+            for f in factors:
+                w = width(f, d) + 1
+                if current and used + w > room:
+                    lines.append(" ".join(current))
+                    current, used = [], 0
+                current.append(display.latex(f, d))
+                used += w
+            lines.append(" ".join(current))
+            return [lines[0]] + [r"\cdot " + x for x in lines[1:]]
     split = _factor_out(expr)
     if split is None:
         return None
@@ -134,6 +148,19 @@ def display_math(left: str, right: str, lhs: Any, rhs: Any, d: Any = None) -> st
     if not isinstance(rhs, (sp.Basic, sp.MatrixBase)) or lhs_w + width(rhs, d) <= COLUMNS:
         return one_line
     rows: list[str] = []
+    if (isinstance(lhs, sp.MatrixBase) and isinstance(rhs, sp.MatrixBase)
+            and lhs.shape == rhs.shape):  # an identity between matrices, entry by entry
+        for i in range(rhs.rows):
+            for j in range(rhs.cols):
+                index = f"{i + 1}" if rhs.cols == 1 else f"{i + 1},{j + 1}"
+                body = lines_of(lhs[i, j], COLUMNS - 10, d) or [display.latex(lhs[i, j], d)]
+                tail = "= " + display.latex(rhs[i, j], d)
+                if len(body) == 1 and width(lhs[i, j], d) + width(rhs[i, j], d) < COLUMNS - 10:
+                    rows.append(rf"\text{{entry }}{index}: &{body[0]} {tail}")
+                else:
+                    rows += _rows(rf"\text{{entry }}{index}:", "", body)
+                    rows.append(f"&{tail}")
+        return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}\n"
     if lhs is not None and lhs_w > COLUMNS // 2:  # a long left side gets lines of its own
         left_lines = (lines_of(lhs, COLUMNS, d) if not isinstance(lhs, sp.MatrixBase)
                       else None) or [left]
@@ -146,20 +173,31 @@ def display_math(left: str, right: str, lhs: Any, rhs: Any, d: Any = None) -> st
                 index = f"{i + 1}" if rhs.cols == 1 else f"{i + 1}{j + 1}"
                 name = (rf"\bigl[{left}\bigr]_{{{index}}}" if left.strip()
                         else rf"\text{{entry }}{index}")
-                body = lines_of(rhs[i, j], COLUMNS - 8, d) or [display.latex(rhs[i, j], d)]
-                rows += _rows(name, "= ", body)
+                body, named = _broken(rhs[i, j], COLUMNS - 8, d)
+                rows += _rows(name, "= ", body) + _where(named, d)
         return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}\n"
-    body = lines_of(rhs, room, d)
-    named: list[tuple[Any, Any]] = []
-    if body is None:
-        rhs, named = name_parts(rhs, room, d)
-        body = lines_of(rhs, room, d) or [display.latex(rhs, d)]
-    rows += _rows(left, relation, body)
+    body, named = _broken(rhs, room, d)
+    rows += _rows(left, relation, body) + _where(named, d)
+    return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}\n"
+
+
+def _broken(expr: Any, room: int, d: Any) -> tuple[list[str], list[tuple[Any, Any]]]:
+    """Lines of ``expr`` within ``room``, naming sub-expressions when breaking at signs
+    is not enough; returns (lines, [(name, part) ...])."""
+    body = lines_of(expr, room, d)
+    if body is not None:
+        return body, []
+    expr, named = name_parts(expr, room, d)
+    return lines_of(expr, room, d) or [display.latex(expr, d)], named
+
+
+def _where(named: list[tuple[Any, Any]], d: Any) -> list[str]:
+    rows: list[str] = []
     for k, (sym, part) in enumerate(named):
         lead = r"\text{where } " if k == 0 else r"\text{and } "
         part_lines = lines_of(part, COLUMNS - 10, d) or [display.latex(part, d)]
         rows += _rows(lead + display.latex(sym, d), "= ", part_lines)
-    return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}\n"
+    return rows
 
 
 def _free_letter(d: Any) -> str:

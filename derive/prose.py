@@ -265,7 +265,7 @@ def math_latex(s: str, forms: Forms | None = None) -> str:
                 i = j
                 continue
             out.append(r"\surd ")
-        elif c == "Σ" and s[i + 1:i + 2] in ("_", " "):
+        elif c == "Σ" and (s[i + 1:i + 2] == "_" or re.match(r" [a-z]", s[i + 1:i + 3])):
             out.append(r"\sum")
         elif c in UNICODE_MATH:
             cmd = UNICODE_MATH[c]

@@ -347,7 +347,7 @@ def _itemize(items: list[str]) -> str:
 def latex_preamble(extra: str = "") -> str:
     return ("\\documentclass[11pt]{article}\n\\usepackage[T1]{fontenc}\n"
             "\\usepackage{amsmath,amssymb}\n\\usepackage[margin=2cm]{geometry}\n"
-            "\\usepackage{graphicx}\n\\sloppy\n" + extra)
+            "\\usepackage{graphicx}\n\\sloppy\n\\allowdisplaybreaks\n" + extra)
 
 
 def latex_body(d: Derivation, full: bool = False, heading: str = "paragraph") -> str:

@@ -18,7 +18,7 @@ from . import UsageError, nonnegative_int
 _PREAMBLE = (
     "\\documentclass[11pt]{article}\n\\usepackage[T1]{fontenc}\n"
     "\\usepackage{amsmath,amssymb}\n\\usepackage[margin=2cm]{geometry}\n"
-    "\\usepackage{graphicx}\n\\usepackage{longtable}\n\\sloppy\n"
+    "\\usepackage{graphicx}\n\\usepackage{longtable}\n\\sloppy\n\\allowdisplaybreaks\n"
     "\\setcounter{tocdepth}{2}\n"
 )
 
