@@ -127,8 +127,10 @@ def check_domain(f: sp.Expr, within: Within) -> list[str]:
             continue
         where = _scan(b, cond)
         if where is None:
-            zeros = within(f"the real zeros of {sp.sstr(b)}",
-                           lambda b=b: sp.solveset(b, X, sp.Reals), 5.0)
+            def zeros_of(b: sp.Expr = b) -> Any:
+                return sp.solveset(b, X, sp.Reals)
+
+            zeros = within(f"the real zeros of {sp.sstr(b)}", zeros_of, 5.0)
             if zeros is sp.S.EmptySet:
                 continue
             if isinstance(zeros, sp.FiniteSet) and zeros and cond != ">=0":
@@ -175,18 +177,21 @@ def _numeric_growth(g: sp.Expr, side: int) -> float:
     return best
 
 
-def growth(g: sp.Expr, side: int, within: Within) -> tuple[Any, bool]:
+def growth(g: sp.Expr, side: int, within: Within, name: str = "f") -> tuple[Any, bool]:
     """(L, exact): L = lim log|g(x)|/x² as x → side·∞ (a SymPy number, ±oo), ``exact``
     False when it is a numerical estimate; L is None when neither way decides it."""
-    h = within("the tail of f", lambda: _tail(g, side), 3.0)
+    where = f"x → {'+' if side > 0 else '−'}∞"
+    h = within(f"the branch of {name} as {where}", lambda: _tail(g, side), 3.0)
     if h is not None and h == 0:
         return -sp.oo, True
     if h is not None:
-        lim = within("the growth of f", lambda: sp.limit(sp.log(h**2) / (2 * _T**2), _T,
-                                                          sp.oo), 1.5)
+        lim = within(f"SymPy's limit of log|{name}(x)|/x² as {where} (estimated "
+                     "numerically instead)",
+                     lambda: sp.limit(sp.log(h**2) / (2 * _T**2), _T, sp.oo), 1.5)
         if lim is not None and (lim in (sp.oo, -sp.oo) or (lim.is_number and lim.is_real)):
             return lim, True
-    est = within("the growth of f (numerically)", lambda: _numeric_growth(g, side), 3.0)
+    est = within(f"log|{name}(x)|/x² near {where} numerically",
+                 lambda: _numeric_growth(g, side), 3.0)
     return (None if est is None else sp.Float(est, 6)), False
 
 

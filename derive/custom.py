@@ -43,6 +43,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
+from functools import partial
 import os
 import random
 import signal
@@ -281,7 +282,7 @@ class ActivationAnalysis:
         moments = {}
         for v, ms in self.moments.items():
             moments[sp.sstr(v)] = {
-                name: {**num(m.value), "exact": m.exact, "method": m.method,
+                name: {**(num(m.value) or {}), "exact": m.exact, "method": m.method,
                        "digits": m.digits, "error_estimate": m.error_estimate}
                 for name, m in ms.items()}
         fp = self.fixed_point
@@ -398,14 +399,14 @@ def _check_moments_exist(f: sp.Expr, df: sp.Expr, variances: list,
     tails = {}
     for name, g in (("f", f), ("f'", df)):
         for side in (1, -1):
-            tails[name, side] = admissible.growth(g, side, clock.within)
+            tails[name, side] = admissible.growth(g, side, clock.within, name)
     out = {}
     for v in variances:
         exists = {}
         for name, g, p, label in (("f", f, 1, "E|f(z)|"), ("f", f, 2, "E[f(z)²]"),
                                   ("f'", df, 2, "E[f'(z)²]"), ("f", f, 4, "E[f(z)⁴]"),
                                   ("f'", df, 4, "E[f'(z)⁴]")):
-            answer = True
+            answer: bool | None = True
             for side in (1, -1):
                 L, exact = tails[name, side]
                 one = admissible.moment_exists(g, p, v, side, L, exact, clock.within)
@@ -502,13 +503,15 @@ def _moments(f: sp.Expr, v: sp.Expr, digits: int, clock: _Clock,
             return _exact(g, _pieces(g, X), X, v)
         return _verified_moment(label, g, v, digits, kinks)
 
-    got = {name: clock.required(f"{_LABELS[name][0]} under N(0, {v})",
-                                lambda name=name: one(_LABELS[name][0], integrands[name]))
-           for name in MOMENT_NAMES}
-    fourth = {name: None if g is None else clock.required(
-                  f"the Monte Carlo variance bound under N(0, {v})",
-                  lambda g=g: one("a fourth moment", g, DESIGN_DIGITS))
-              for name, g in fourth_integrands.items()}
+    got: dict = {}
+    for name in MOMENT_NAMES:
+        label, g = _LABELS[name][0], integrands[name]
+        got[name] = clock.required(f"{label} under N(0, {v})", partial(one, label, g))
+    fourth: dict = {}
+    for name, g4 in fourth_integrands.items():
+        fourth[name] = None if g4 is None else clock.required(
+            f"the Monte Carlo variance bound under N(0, {v})",
+            partial(one, "a fourth moment", g4, DESIGN_DIGITS))
     fourth["mean"] = got["second_moment"]
     if all(m.exact for m in got.values()):
         return got, fourth
@@ -568,7 +571,7 @@ def _moment_steps(d: Derivation, f: sp.Expr, df: sp.Expr, v: sp.Expr, ms: dict) 
                  f"expectation against the N(0, {v}) density", lhs=lhs)
         m = ms[name]
         if m.exact:
-            d.apply("integrate", lambda _, m=m: m.value, _how(m), lhs=lhs)
+            d.apply("integrate", m.value, _how(m), lhs=lhs)
         else:
             d.define("numerically", m.value, _how(m), lhs=lhs)
         d.values[f"{name}_q{v}"] = m.value
@@ -649,8 +652,8 @@ def _halves_quadrature(f: sp.Expr, digits: int, clock: _Clock) -> tuple[dict, fl
     for name, g in _half_integrands(f).items():
         g_num = sp.lambdify(X, g, modules="mpmath", cse=True)
         for sign, s in (("+", 1), ("-", -1)):
-            r = clock.required("half-line quadrature", lambda g_num=g_num, s=s:
-                               quadrature.gaussian_half_line(g_num, s, 1.0, digits, kinks))
+            r = clock.required("half-line quadrature", partial(
+                quadrature.gaussian_half_line, g_num, s, 1.0, digits, kinks))
             values[name + sign] = sp.Float(r.value, r.digits) if r.value else sp.S.Zero
             worst = max(worst, r.error / max(1e-300, abs(float(r.value))))
             fewest = min(fewest, r.digits)

@@ -90,9 +90,10 @@ def check_positive(value: Any, name: str) -> float:
     """A finite real number > 0 (eps): NaN, ±inf and non-numbers are refused."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a positive real number, got {value!r}")
-    if not (np.isfinite(value) and value > 0):
+    number = float(value)
+    if not (np.isfinite(number) and number > 0):
         raise ValueError(f"{name} must be a finite positive number, got {value!r}")
-    return float(value)
+    return number
 
 
 def _row_chunks(n_rows: int, n_cols: int, itemsize: int, chunk_bytes: int | None = None):

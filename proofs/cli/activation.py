@@ -101,7 +101,10 @@ def kernel(analysis: ActivationAnalysis) -> tuple[str, Callable, Callable]:
         from numeric.codegen import KernelPrinter, prepare
         printer, cse, note = KernelPrinter(), True, "numeric.codegen's printer"
     except ImportError:  # codegen unavailable: plain lambdify
-        printer, cse, prepare, note = None, True, (lambda e: e), "sympy.lambdify"
+        printer, cse, note = None, True, "sympy.lambdify"
+
+        def prepare(expr: Any) -> Any:
+            return expr
     parts = ["import numpy", "import scipy.special", ""]
     funcs = []
     for name, expr, what in (("activation", analysis.expression, "f(x)"),
@@ -128,7 +131,7 @@ _SQUARES = {"mean": "E[f²]", "second_moment": "E[f⁴]", "derivative_second_mom
 
 def sized(result: TestResult) -> bool:
     """False for a test that was not run because it cannot be sized (n = 0)."""
-    return result.n > 0
+    return bool(result.n)
 
 
 def _relu_moment(name: str, v: float) -> float:
@@ -263,6 +266,7 @@ def report(a: ActivationAnalysis, source: str, rows: list, timing: str) -> str:
         out.append(f"  λ = {_fmt(fp.lam, min(20, n))}")
         out.append(f"  ({fp.reason})")
         j = fp.jacobian
+        assert j is not None  # a fixed point that exists has its Jacobian
         out.append(f"  Jacobian of (mean, variance) map at (0, 1) (ω = 0, τ = 1): "
                    f"[[0, {sp.N(j[0, 1], min(10, n))}], [0, {sp.N(j[1, 1], min(10, n))}]]")
         out.append(f"  spectral radius {sp.N(fp.spectral_radius, min(15, n))} → "
