@@ -26,7 +26,6 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 from .rubric import Rubric
 
@@ -110,14 +109,14 @@ def _read_events(path: Path) -> list[dict]:
     return events
 
 
-def _tail(path: Path, strip: str = "") -> str:
-    try:
+def _head(paths: list[Path], strip: str = "") -> str:
+    """The first OUTPUT_KEEP characters of the files, one after the other."""
+    data, size = b"", 0
+    for path in paths:
         with open(path, "rb") as f:
-            data = f.read(OUTPUT_KEEP + 1)
+            data += f.read(OUTPUT_KEEP + 1 - len(data)) if len(data) <= OUTPUT_KEEP else b""
             f.seek(0, os.SEEK_END)
-            size = f.tell()
-    except FileNotFoundError:
-        return ""
+            size += f.tell()
     text = data[:OUTPUT_KEEP].decode("utf-8", errors="replace")
     if strip:
         text = text.replace(strip, "")
@@ -148,8 +147,10 @@ def _death_cause(returncode: int, killed_for_time: bool, limits: Limits) -> str:
 
 
 def _run_once(sub_copy: Path, work: Path, rubric: Rubric, checks: list[str],
-              exact: dict[str, float], limits: Limits, tmp: Path, run_no: int,
-              out_files: tuple[Any, Any]) -> tuple[list[dict], int, bool]:
+              exact: dict[str, float], limits: Limits, tmp: Path,
+              run_no: int) -> tuple[list[dict], int, bool]:
+    """One worker process for the checks ``checks``; its own output files (a process
+    stopped at the output limit leaves a full file that would stop the next one)."""
     results = tmp / f"results{run_no}.jsonl"
     job = tmp / f"job{run_no}.json"
     cpu = int(limits.timeout * (len(checks) + 1) + 10)
@@ -163,10 +164,12 @@ def _run_once(sub_copy: Path, work: Path, rubric: Rubric, checks: list[str],
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [grader_root, env.get("PYTHONPATH")]))
     env.update(PYTHONDONTWRITEBYTECODE="1", PYTHONHASHSEED="0", MPLBACKEND="Agg",
                OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    proc = subprocess.Popen(
-        [sys.executable, "-B", "-m", "proofs.testing.grading.worker", str(job)],
-        cwd=work, stdin=subprocess.DEVNULL, stdout=out_files[0], stderr=out_files[1],
-        env=env, start_new_session=True)
+    with open(tmp / f"stdout{run_no}", "wb") as out, \
+            open(tmp / f"stderr{run_no}", "wb") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-B", "-m", "proofs.testing.grading.worker", str(job)],
+            cwd=work, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env,
+            start_new_session=True)
     deadline = time.monotonic() + STARTUP_S
     seen = 0
     killed_for_time = False
@@ -209,46 +212,45 @@ def grade_submission(path: Path, rubric: Rubric, exact: dict[str, float],
             (box / "submission").mkdir()
             sub_copy = box / "submission" / path.name
             shutil.copy(path, sub_copy)
+        sub_root = box / "submission"
         results: dict[str, tuple[bool, str, float]] = {}
         notes: list[str] = []
         status = "graded"
         todo = [c.name for c in rubric.checks]
-        with open(tmp / "stdout", "wb") as out, open(tmp / "stderr", "wb") as err:
-            run_no = 0
-            while todo:
-                run_no += 1
-                events, code, timed_out = _run_once(sub_copy, work, rubric, todo, exact,
-                                                    limits, tmp, run_no, (out, err))
-                kinds = [e.get("event") for e in events]
-                for e in events:
-                    if e.get("event") == "result":
-                        results[e["check"]] = (bool(e["passed"]), str(e["message"]),
-                                               float(e["seconds"]))
-                if "done" in kinds:
-                    break
-                cause = _death_cause(code, timed_out, limits)
-                if "ready" not in kinds:
-                    status = "grader error"
-                    err.flush()
-                    msg = f"not graded: the grader's process failed to start ({cause})"
-                    for name in todo:
-                        results.setdefault(name, (False, msg, 0.0))
-                    notes.append(msg)
-                    break
-                if "imported" not in kinds:
-                    status = "import failed"
-                    for name in todo:
-                        results.setdefault(name, (False, f"importing the submission: {cause}",
-                                                  0.0))
-                    notes.append(f"importing the submission: {cause}")
-                    break
-                started = [e["check"] for e in events if e.get("event") == "start"]
-                current = started[-1] if started else None
-                if current is not None and current not in results:
-                    results[current] = (False, cause, limits.timeout if timed_out else 0.0)
-                    notes.append(f"{current}: {cause}; the remaining checks ran in a new "
-                                 "process")
-                todo = [n for n in todo if n not in results]
+        run_no = 0
+        while todo:
+            run_no += 1
+            events, code, timed_out = _run_once(sub_copy, work, rubric, todo, exact,
+                                                limits, tmp, run_no)
+            kinds = [e.get("event") for e in events]
+            for e in events:
+                if e.get("event") == "result":
+                    results[e["check"]] = (bool(e["passed"]), str(e["message"]),
+                                           float(e["seconds"]))
+            if "done" in kinds:
+                break
+            cause = _death_cause(code, timed_out, limits)
+            if "ready" not in kinds:
+                status = "grader error"
+                msg = f"not graded: the grader's process failed to start ({cause})"
+                for name in todo:
+                    results.setdefault(name, (False, msg, 0.0))
+                notes.append(msg)
+                break
+            if "imported" not in kinds:
+                status = "import failed"
+                for name in todo:
+                    results.setdefault(name, (False, f"importing the submission: {cause}",
+                                              0.0))
+                notes.append(f"importing the submission: {cause}")
+                break
+            started = [e["check"] for e in events if e.get("event") == "start"]
+            current = started[-1] if started else None
+            if current is not None and current not in results:
+                results[current] = (False, cause, limits.timeout if timed_out else 0.0)
+                notes.append(f"{current}: {cause}; the remaining checks ran in a new "
+                             "process")
+            todo = [n for n in todo if n not in results]
         if status == "graded":
             imported = [e for e in _read_events(tmp / "results1.jsonl")
                         if e.get("event") == "imported"]
@@ -262,8 +264,8 @@ def grade_submission(path: Path, rubric: Rubric, exact: dict[str, float],
             checks.append(CheckResult(c.name, c.points if passed else 0.0, c.points, passed,
                                       message, seconds))
         return StudentResult(student, str(path), checks, status, notes,
-                             _tail(tmp / "stdout", f"{box / 'submission'}{os.sep}"),
-                             _tail(tmp / "stderr", f"{box / 'submission'}{os.sep}"),
+                             _head(sorted(tmp.glob("stdout*")), f"{sub_root}{os.sep}"),
+                             _head(sorted(tmp.glob("stderr*")), f"{sub_root}{os.sep}"),
                              round(time.monotonic() - t0, 2))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
