@@ -112,6 +112,9 @@ class NotationLatexPrinter(LatexPrinter):
     def _print_IndexedBase(self, expr):
         return self._print(expr.label)
 
+    def _print_Mul(self, expr):  # B\,std, not "Bstd": space before an upright name
+        return re.sub(r"([A-Za-z0-9}]) (\\mathrm\{)", r"\1\\,\2", super()._print_Mul(expr))
+
     def _print_Rational(self, expr):
         shown = decimal(expr)
         return shown if shown is not None else super()._print_Rational(expr)
