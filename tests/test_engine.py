@@ -156,3 +156,43 @@ def test_conclusion_restating_a_definition_is_labelled_given():
     d.conclude("k", 2 * x, [x])
     assert d.steps[-1].check.method == "given"
     assert "restates step 1" in d.steps[-1].check.describe()
+
+
+def test_kinks_are_proved_exactly_by_sign_cases():
+    x = sp.Symbol("x", real=True)
+    u = sp.exp(-sp.Abs(x))
+    stable = sp.Piecewise((1, x >= 0), (u, True)) / (1 + u)
+    c = check_equal(1 / (1 + sp.exp(-x)), stable)
+    assert c.method == "exact" and "cases" in c.detail
+    with pytest.raises(RewriteError):
+        check_equal(1 / (1 + sp.exp(-x)), sp.Piecewise((1, x > 0), (u, True)) / (1 + 2 * u))
+
+
+def test_form_for_sizes_starts_a_checked_chain():
+    d = Derivation("t", "t", "none")
+    g, g_mean = d.symbols("g g_mean", real=True)
+
+    def centred(m):  # the form applied to each entry with that batch's mean
+        gs = sp.symbols(f"g_1:{m + 1}", real=True)
+        mean = sum(gs) / m
+        return (sp.Matrix([gk - mean for gk in gs]),
+                sp.Matrix([(g - g_mean).subs({g: gk, g_mean: mean}) for gk in gs]))
+
+    d.form_for_sizes("centred", g - g_mean, centred, sizes=(2, 3))
+    d.conclude("k", g - g_mean, [g, g_mean])
+    assert d.steps[-1].check.method == "sizes" and "restates step 1" in d.steps[-1].check.detail
+    with pytest.raises(RewriteError, match="m = 2"):
+        d.form_for_sizes("wrong", 2 * g - g_mean, lambda m: (
+            sp.Matrix([0]), sp.Matrix([(2 * g - g_mean).subs({g: 1, g_mean: 1})])))
+
+
+def test_gaussian_expectation_is_verified_and_recheckable():
+    d = Derivation("t", "t", "none")
+    x = d.symbol("x", real=True)
+    value = d.gaussian_expectation("E[x²]", x**2, x, variance=1, digits=20)
+    assert abs(value - 1) < sp.Float(10) ** -18
+    step = d.steps[-1]
+    assert step.check.method == "quadrature" and "20 significant digits" in step.check.detail
+    assert "verified error bound" in step.check.describe()
+    with pytest.raises(RewriteError):
+        step.claim.recheck(lambda e: e * (1 + sp.Rational(1, 997)))
