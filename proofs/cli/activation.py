@@ -17,11 +17,12 @@ family-wise false-fail rate (default 1e-6) is split equally (Bonferroni) over th
 Each test has a foil, a plausible wrong value (ReLU's moment, else the derived value off
 by 5%), which must be rejected at false-pass rate 1e-6. The standard deviation of y is
 DERIVED, not estimated: sd² = E[y²] − E[y]² with E[y²] = E[f²], E[f⁴] or E[f'⁴] from the
-analysis (exact or verified quadrature). It sizes the test (n from
-``proofs.stats.n_for_z_test``) and gives its SE = sd/√n, so a heavy tail that the
+analysis (exact or verified quadrature, plus its error bound). It sizes the test (n from
+``proofs.stats.sample_size``) and gives its SE = sd/√n, so a heavy tail that the
 samples rarely reach cannot shrink the SE and fail a correct value. A test whose E[y²]
 is infinite, or that needs more than 10 000 000 samples, or whose float64 kernel
-overflows, is not run: its row says it cannot be sized at this budget (not a failure).
+overflows to ±inf, is not run: its row says it cannot be sized at this budget (not a
+failure). A kernel that gives NaN fails its test.
 """
 from __future__ import annotations
 
@@ -146,13 +147,25 @@ def _foil(name: str, v: float, exact: float) -> tuple[str, float]:
     return "derived value +5%", exact * 1.05 if exact else 0.05
 
 
+def _error(m: Any) -> Any:
+    """An absolute error bound of a derived moment (0 when exact)."""
+    if m.exact:
+        return sp.S.Zero
+    bound = m.error_estimate if m.error_estimate else 0.0
+    return sp.Float(max(bound, 10.0 ** -(m.digits or 15) * abs(float(m.value))), 15)
+
+
 def _derived_sd(mean: Any, square: Any) -> float:
-    """√(E[y²] − E[y]²) from the derived moments, in 40-digit arithmetic (no cancellation
-    in float64); inf when E[y²] is infinite or the result is beyond float64."""
+    """An upper bound of sd(y) = √(E[y²] − E[y]²) from the derived moments: computed in
+    40-digit arithmetic (no float64 cancellation) and raised by the quadrature error bounds
+    of E[y²] and E[y] (so a nearly constant y never gets sd 0 from rounding); inf when
+    E[y²] is infinite or the result is beyond float64."""
     if square is None:
         return math.inf
+    e1, e2 = _error(mean), _error(square)
     var = sp.N(square.value - mean.value**2, 40)
-    return math.sqrt(max(float(var), 0.0)) * 1.001  # 0.1% margin for quadrature digits
+    bound = sp.Max(var, 0) + e2 + 2 * abs(sp.N(mean.value, 20)) * e1 + e1**2
+    return math.sqrt(float(bound)) * 1.001  # 0.1% margin
 
 
 def _unsized(exact: float, foil: float, need: int, alpha: float, why: str) -> TestResult:
@@ -191,11 +204,12 @@ def monte_carlo(analysis: ActivationAnalysis, f: Callable, df: Callable, *,
                        f"{sp.sstr(v)}), so the sample mean has no variance to size a CLT "
                        "test with")
             else:
-                need = stats.n_for_z_test(sd, exact - foil, alpha, FALSE_PASS_RATE)
+                need = stats.sample_size(exact - foil, alpha, FALSE_PASS_RATE, sd=sd)
                 if need > MAX_SAMPLES:
-                    why = (f"separating the foil needs {need:,} samples, more than the cap "
-                           f"of {MAX_SAMPLES:,} (heavy tails: sd of the samples "
-                           f"{sd:.3g} against a gap of {abs(exact - foil):.3g})")
+                    shown = f"{need:,}" if need < 10**12 else f"{need:.2e}"
+                    why = (f"separating the foil needs {shown} samples, more than the cap "
+                           f"of {MAX_SAMPLES:,} (heavy tails: derived sd {sd:.3g} against "
+                           f"a gap of {abs(exact - foil):.3g})")
             plan[name] = (exact, foil_name, foil, sd, need, why)
         n = max([samples] + [p[4] for p in plan.values() if not p[5]])
         rng = np.random.default_rng(child)
@@ -206,9 +220,17 @@ def monte_carlo(analysis: ActivationAnalysis, f: Callable, df: Callable, *,
             vals = {"mean": fz, "second_moment": fz * fz, "derivative_second_moment": dz * dz}
         for name, (exact, foil_name, foil, sd, need, why) in plan.items():
             y = vals[name]
+            if not why and np.isnan(y).any():  # a kernel that gives NaN fails, never passes
+                rows.append((_MC_LABELS[name], float(v), foil_name, TestResult(
+                    method="clt-z", estimate=math.nan, exact=exact, foil=foil, se=math.nan,
+                    z=math.nan, foil_z=math.nan, critical=stats.z_two_sided(alpha),
+                    n=int(y.size), n_required=need, false_fail_rate=alpha,
+                    false_pass_rate=FALSE_PASS_RATE, accepted=False, foil_rejected=False,
+                    note=f"the kernel gives {int(np.isnan(y).sum())} NaN values")))
+                continue
             if not why and not np.all(np.isfinite(y)):
-                why = (f"the float64 kernel gives {int(np.sum(~np.isfinite(y)))} non-finite "
-                       "values (overflow) at this sample size")
+                why = (f"the float64 kernel overflows to ±inf at {int(np.sum(~np.isfinite(y)))}"
+                       " of the samples")
             if why:
                 rows.append((_MC_LABELS[name], float(v), foil_name,
                              _unsized(exact, foil, need, alpha, why)))

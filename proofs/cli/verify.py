@@ -89,14 +89,12 @@ def run(args: argparse.Namespace) -> int:
     from ..stats import runner
 
     if not 0 < args.budget < 1:
-        print(f"nnmath verify: --budget must be in (0, 1), got {args.budget}", file=sys.stderr)
-        return 2
+        raise UsageError(f"--budget must be in (0, 1), got {args.budget}")
     for slug in args.slugs:
         try:
             claims.get(slug)
         except claims.UnknownClaim as exc:
-            print(f"nnmath verify: {exc}", file=sys.stderr)
-            return 2
+            raise UsageError(str(exc)) from None
     if args.plots:
         _check_plots_dir(args.plots)
     progress = None if args.no_progress else runner.stderr_progress
