@@ -15,20 +15,34 @@ Verbs (CONTRIBUTING.md shows them in use):
 * ``form_for_sizes(label, expr, family, sizes, why)``  a general (elementwise) form that
                                   starts a chain, proved equal at each fixed size m to
                                   what ``family(m)`` computes (e.g. SymPy's derivative);
+* ``gaussian_expectation(label, f, x, variance, digits)``  E[f(z)], z ~ N(0, variance), by
+                                  verified numerical integration (derive.quadrature);
 * ``conclude(name, expr, args, why)``  a final, kernel-ready form, checked against the
                                   previous expression; every free symbol must be in ``args``.
+                                  A conclusion that restates the previous row carries that
+                                  row's check ("given (restates step 5)" for a definition).
+
+Every checked step keeps a ``Claim`` (what it compared: sides, seed, domain, ``at``, sizes)
+so that it can be re-checked, e.g. with its claimed side perturbed (tests/test_derivations).
 
 Checks, strongest first (each step records the one it passed, and output shows it):
 
-``exact``            the difference simplifies to 0 (expand / cancel / simplify);
+``exact``            the difference is 0 as SymPy builds it, or after expand / cancel /
+                     simplify, or in each sign case of the real symbols under |·|, sign,
+                     Piecewise, Max, Min (x > 0, x < 0, x = 0: exhaustive, so a proof);
 ``sizes m=2..5``     exact at each listed batch size (not a proof for all m);
 ``random rational``  the difference is 0 at k random rational points evaluated exactly; for a
                      rational function of total degree D the chance that a non-zero difference
-                     vanishes at all k points is at most (D/N)^k (Schwartz–Zippel, N = size of
-                     the sample set); the bound is recorded with the step;
-``high precision``   the difference is below 10^-(digits-10) at k random points evaluated
-                     with ``digits`` significant digits (for non-rational expressions); a
-                     probabilistic check without a rigorous bound, stated as such.
+                     vanishes at all k points is at most (D/N)^k (Schwartz–Zippel, N = 10^6
+                     the size of the sample set); the bound is recorded with the step;
+``high precision``   at k random points, evaluated with ``digits`` (60) significant digits,
+                     |a − b| ≤ 10^-(digits-10) · max(|a|, |b|, largest term of a sum):
+                     relative to the sides, with no absolute floor under which a small wrong
+                     value could hide; integer symbols are drawn from 1..24 (or −24..24) so
+                     that 2^-L, β^t stay far inside the working precision. A probabilistic
+                     check without a rigorous bound, stated as such;
+``quadrature``       a number from two integrations on different grids and precisions that
+                     agree to the stated digits; the error bound they show is stated.
 """
 from __future__ import annotations
 
