@@ -118,9 +118,10 @@ def _assumed(b: sp.Expr, cond: str) -> bool:
     return b.is_nonzero is True or b.is_positive is True or b.is_negative is True
 
 
-def check_domain(f: sp.Expr, within: Within) -> list[str]:
-    """Refuse f unless it is real and finite for every real x (module docstring); return
-    notes for conditions accepted on numerical evidence only."""
+def check_domain(f: sp.Expr, within: Within, name: str = "f") -> list[str]:
+    """Refuse f (called ``name`` in messages) unless it is real and finite for every real
+    x (module docstring); return notes for conditions accepted on numerical evidence only.
+    Run on f' too: E[f'²] needs f' finite (|x|^½ has f' = ±1/(2√|x|), infinite at 0)."""
     notes = []
     for b, cond, part in _conditions(f):
         if _assumed(b, cond):
@@ -142,10 +143,11 @@ def check_domain(f: sp.Expr, within: Within) -> list[str]:
                              "checked on a grid only (SymPy could not decide it)")
                 continue
         at = f"{where:.6g}"
+        need = ("an activation must be defined for all real inputs" if name == "f" else
+                "the analysis needs f' finite for every real x (E[f'(z)²], the backward gain)")
         raise ActivationRefused(
-            f"f is not real and finite for every real x: {sp.sstr(part)} needs "
-            f"{sp.sstr(b)} to be {_WORDS[cond]}, which fails at x = {at} (an activation "
-            "must be defined for all real inputs)")
+            f"{name} is not real and finite for every real x: {sp.sstr(part)} needs "
+            f"{sp.sstr(b)} to be {_WORDS[cond]}, which fails at x = {at} ({need})")
     return notes
 
 

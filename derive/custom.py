@@ -351,6 +351,7 @@ def _analyse(text: str, f: sp.Expr, q: sp.Expr, digits: int, clock: _Clock
              ) -> ActivationAnalysis:
     clock.notes.extend(admissible.check_domain(f, clock.within))
     raw = sp.diff(f, X)
+    clock.notes.extend(admissible.check_domain(raw, clock.within, "f'"))
     variances = [sp.Integer(1)] + ([q] if q != 1 else [])
     fourth_exists = _check_moments_exist(f, raw, variances, clock)
 

@@ -219,6 +219,7 @@ from derive.custom import ActivationRefused  # noqa: E402
     ("exp(x**2/4)", "E\\[f\\(z\\)²\\] is infinite for z ~ N\\(0, 1\\)"),
     ("exp(x**2/5)", "E\\[f\\(z\\)²\\] is infinite for z ~ N\\(0, 2\\)"),
     ("exp(exp(exp(x)))", "grows faster than exp\\(c·x²\\) for every c"),
+    ("abs(x)**0.5", "f' is not real and finite for every real x"),
 ])
 def test_valid_but_unanalysable_expressions_are_refused_in_one_line(text, words):
     import time
