@@ -153,6 +153,19 @@ def test_grade_small_class_in_subprocesses(tmp_path, capsys):
     assert not list(tmp_path.glob("class/**/__pycache__"))  # the submissions are untouched
 
 
+def test_grade_with_a_fresh_interpreter_per_process(tmp_path, monkeypatch):
+    """The fallback start method (no fork server) grades the same way."""
+    from proofs.testing.grading import runner
+    monkeypatch.setattr(runner, "START", "exec")
+    folder = tmp_path / "class"
+    folder.mkdir()
+    names = ["ada_correct", "sam_calls_sys_exit"]
+    for name in names:
+        shutil.copy(DEMO_DIR / "cs231n-layers" / f"{name}.py", folder)
+    _, report = _grade(tmp_path, folder, "cs231n-layers")
+    _assert_verdicts(report, {n: CS231N[n] for n in names})
+
+
 def test_grade_hw000_small_class(tmp_path):
     """hw000 in subprocesses: exact values from derive reach the checks; float32 passes."""
     folder = tmp_path / "class"

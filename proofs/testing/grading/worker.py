@@ -193,6 +193,26 @@ def run(job: dict) -> None:
     results.write(event="done")
 
 
+def forked_main(job_path: str, out_path: str, err_path: str, cwd: str) -> None:
+    """Entry point in a process forked from the grader's fork server (NumPy, SciPy and the
+    grading modules already imported, no student code ever run there): a new session, stdin
+    from /dev/null, stdout/stderr to the given files, the scratch directory as cwd."""
+    os.setsid()
+    for fd, path, flags in ((0, os.devnull, os.O_RDONLY),
+                            (1, out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC),
+                            (2, err_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)):
+        new = os.open(path, flags, 0o600)
+        os.dup2(new, fd)
+        os.close(new)
+    sys.stdin = open(os.devnull, encoding="utf-8")  # noqa: SIM115
+    sys.stdout = open(1, "w", encoding="utf-8", errors="replace", buffering=1, closefd=False)  # noqa: SIM115
+    sys.stderr = open(2, "w", encoding="utf-8", errors="replace", buffering=1, closefd=False)  # noqa: SIM115
+    os.chdir(cwd)
+    sys.dont_write_bytecode = True
+    sys.argv = [sys.argv[0] if sys.argv else "worker", job_path]
+    main()
+
+
 def main() -> None:
     job = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
     try:
