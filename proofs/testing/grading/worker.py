@@ -1,4 +1,5 @@
-"""The process one submission runs in: ``python -m proofs.testing.grading.worker JOB.json``.
+"""The process one submission runs in: :func:`forked_main` in a process forked from the
+grader's fork server, or ``python -m proofs.testing.grading.worker JOB.json``.
 
 Started by :mod:`proofs.testing.grading.runner`, never by hand. It limits itself first
 (``resource.setrlimit``: address space from ``--memory``, CPU seconds, file size, no core
