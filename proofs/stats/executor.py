@@ -362,7 +362,7 @@ class Dask(Backend):
             else:
                 self.cluster = distributed.LocalCluster(
                     n_workers=int(workers or 2), threads_per_worker=1, processes=True,
-                    dashboard_address=None)
+                    dashboard_address=":0")
                 self.client = distributed.Client(self.cluster)
         except OSError as exc:
             raise ExecutorUnavailable(f"cannot reach a Dask scheduler at {address!r}: "
