@@ -136,9 +136,9 @@ def gelu_approximations_are_biased(ctx: Context) -> list:
                           sd=math.sqrt(m2), foil_name="no bias"))
     mean_t = ctx.exact("gelu-approx-bias", "mean_gelu_tanh")
     mean_g = ctx.exact("gelu-approx-bias", "mean_gelu")
-    m2_t = ctx.exact("gelu-approx-bias", "second_moment_gelu_tanh")
+    var_t = ctx.exact("gelu-approx-bias", "var_gelu_tanh")
     out.append(Mean("E[GELU_tanh(z)], unpaired", mean_t, mean_g,
-                    Job(gelu_tanh_chunk32, (), chunk=CHUNK), sd=math.sqrt(m2_t),
+                    Job(gelu_tanh_chunk32, (), chunk=CHUNK), sd=math.sqrt(var_t),
                     foil_name="no bias", heavy=True,
                     method_note="unpaired, float32 samples, CLT normal approximation"))
     return out
