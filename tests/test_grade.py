@@ -166,6 +166,22 @@ def test_grade_with_a_fresh_interpreter_per_process(tmp_path, monkeypatch):
     _assert_verdicts(report, {n: CS231N[n] for n in names})
 
 
+def test_a_failing_grader_is_exit_1_with_its_traceback(tmp_path, capsys):
+    """A rubric that breaks only inside the worker is the grader's failure, not a grade."""
+    rubric = tmp_path / "broken_rubric.py"
+    rubric.write_text("import os\nfrom proofs.testing.grading import check\n"
+                      "if os.path.basename(os.getcwd()) == 'work':\n"
+                      "    raise RuntimeError('broken only in the worker')\n\n"
+                      "@check(points=1, needs=['f(x)'])\ndef f(student, ctx):\n    pass\n")
+    folder = tmp_path / "class"
+    folder.mkdir()
+    shutil.copy(DEMO_DIR / "hw000" / "ada_correct.py", folder)
+    assert main(["grade", str(folder), "--rubric", str(rubric), "--out",
+                 str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "broken only in the worker" in err
+
+
 def test_grade_hw000_small_class(tmp_path):
     """hw000 in subprocesses: exact values from derive reach the checks; float32 passes."""
     folder = tmp_path / "class"

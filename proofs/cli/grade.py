@@ -38,9 +38,10 @@ def _positive_int(text: str) -> int:
 
 def _memory_mb(text: str) -> int:
     value = _positive_int(text)
-    if value < 200:
-        raise argparse.ArgumentTypeError(f"expected at least 200 MB (Python and NumPy alone "
-                                         f"need about 150 MB of address space), got {value}")
+    if value < 300:
+        raise argparse.ArgumentTypeError(f"expected at least 300 MB (Python, NumPy and the "
+                                         f"grader take about 200 MB of address space), "
+                                         f"got {value}")
     return value
 
 
@@ -133,4 +134,9 @@ def run(args: argparse.Namespace) -> int:
     paths = write_reports(out, rubric, results, limits, seconds)
     print(terminal_summary(rubric, results, seconds))
     print(f"reports: {', '.join(str(p) for p in paths)}")
+    broken = [r for r in results if r.status == "grader error"]
+    if broken:  # the grader's own process failed: a bug (or an impossible limit), not a grade
+        print(f"nnmath grade: the grader's worker failed for {len(broken)} submission(s); its "
+              f"output for {broken[0].student}:\n{broken[0].stderr}", file=sys.stderr)
+        return 1
     return 0

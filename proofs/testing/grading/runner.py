@@ -293,7 +293,9 @@ def grade_submission(path: Path, rubric: Rubric, exact: dict[str, float],
             cause = _death_cause(code, timed_out, limits)
             if "ready" not in kinds:
                 status = "grader error"
-                msg = f"not graded: the grader's process failed to start ({cause})"
+                why = f"exit status {code}" if code is not None and code >= 0 else cause
+                msg = (f"not graded: the grader's worker failed before importing the "
+                       f"submission ({why}; its traceback is in the captured stderr)")
                 for name in todo:
                     results.setdefault(name, (False, msg, 0.0))
                 notes.append(msg)
