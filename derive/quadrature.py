@@ -34,6 +34,7 @@ START_WIDTH = 2.0   # widest cell (in units of √v), halved until two runs agre
 MIN_WIDTH = 1 / 64  # narrowest cell tried
 GUARD = 5          # working digits above the requested ones (the second run adds 10 more)
 MAX_T = 2000.0     # largest cut-off point, in standard deviations × √v
+FLOOR = 0.01       # agreement is judged relative to at least 1% of ∫|integrand|
 
 
 class QuadratureError(ArithmeticError):
@@ -123,9 +124,17 @@ def _verified(integrand: Callable, v: float, digits: int, kinks: list[float]) ->
                               f"agree to only {agreed} significant digits "
                               f"({mpmath.nstr(prev[0] / scale, 8)} vs "
                               f"{mpmath.nstr(cur[0] / scale, 8)})")
-    with mpmath.workdps(agreed + 2):
+    # significant digits of the value itself (fewer than ``agreed`` when it is small next
+    # to ∫|integrand|, i.e. when positive and negative parts cancel)
+    if error == 0:
+        significant = agreed
+    elif abs(cur[0]) <= 10 * error:  # indistinguishable from 0 at this accuracy
+        return Verified(mpmath.mpf(0), agreed, float(error / scale))
+    else:
+        significant = min(agreed, math.floor(-math.log10(float(error / abs(cur[0])))))
+    with mpmath.workdps(max(significant, 1) + 2):
         value = cur[0] / scale
-    return Verified(value, agreed, float(error / scale))
+    return Verified(value, max(significant, 1), float(error / scale))
 
 
 def _scan(integrand: Callable, v: float) -> tuple[float, float]:
@@ -163,15 +172,15 @@ def _scan(integrand: Callable, v: float) -> tuple[float, float]:
 
 
 def _agreement(a: tuple, b: tuple, digits: int) -> tuple[int, float]:
-    """Significant digits on which the two runs agree (capped at ``digits``), and the
-    absolute error bound max(|a − b|, each run's own estimate)."""
+    """Digits on which the two runs agree (capped at ``digits``), relative to the larger of
+    the value and FLOOR (in units of the scan's ∫|integrand|, so an integral that cancels to
+    0 is judged by its absolute accuracy), and the absolute error bound
+    max(|a − b|, each run's own estimate)."""
     (va, ea), (vb, eb) = a, b
     bound = max(abs(va - vb), ea, eb)
     if bound == 0:
         return digits, 0.0
-    scale = abs(vb)
-    if scale == 0:
-        return 0, float(bound)
+    scale = max(abs(vb), FLOOR)
     ratio = float(bound / scale)
     agreed = digits if ratio == 0 else math.floor(-math.log10(ratio))
     return max(0, min(digits, agreed)), float(bound)
