@@ -182,6 +182,25 @@ def test_a_failing_grader_is_exit_1_with_its_traceback(tmp_path, capsys):
     assert "Traceback" in err and "broken only in the worker" in err
 
 
+def test_a_folder_named_proofs_where_the_ta_works_does_not_shadow_the_grader(tmp_path):
+    """The fork server starts in the grader's folder: a (namespace) folder proofs/ in the
+    working directory, e.g. a copy of the demo classes, must not replace the package."""
+    import os
+    import subprocess
+    command = shutil.which("nnmath")  # the installed command: no working directory on sys.path
+    if command is None:
+        pytest.skip("the nnmath command is not installed")
+    demo = tmp_path / "proofs" / "testing" / "grading" / "demo" / "class"
+    demo.mkdir(parents=True)
+    shutil.copy(DEMO_DIR / "cs231n-layers" / "ada_correct.py", demo)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    run = subprocess.run([command, "grade", str(demo.relative_to(tmp_path)), "--rubric",
+                          "cs231n-layers"], cwd=tmp_path, capture_output=True, text=True,
+                         env=env, check=False)
+    assert run.returncode == 0, run.stderr
+    assert "23/23  all checks passed" in run.stdout
+
+
 def test_grade_hw000_small_class(tmp_path):
     """hw000 in subprocesses: exact values from derive reach the checks; float32 passes."""
     folder = tmp_path / "class"

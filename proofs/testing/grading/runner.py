@@ -198,6 +198,7 @@ START = os.environ.get("NNMATH_GRADE_START", "forkserver")
 THREAD_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 PRELOAD = ["numpy", "scipy.special", "numeric.reference", "proofs.testing",
            "proofs.testing.grading.worker"]
+GRADER_ROOT = str(Path(__file__).resolve().parents[3])  # the folder holding proofs/
 _server: Any = None
 _server_lock = threading.Lock()
 
@@ -228,11 +229,20 @@ def _fork_server() -> Any:
     global _server
     with _server_lock:
         if _server is None:
-            import multiprocessing
             for key, value in THREAD_ENV.items():  # inherited by the server's NumPy
                 os.environ.setdefault(key, value)
+            import multiprocessing.forkserver
             ctx = multiprocessing.get_context("forkserver")
             ctx.set_forkserver_preload(PRELOAD)
+            # The server's sys.path starts with its working directory: start it in the
+            # folder holding the grader's packages, so that a folder named like them
+            # (proofs/, numeric/) where the TA runs `nnmath grade` cannot shadow them.
+            here = os.getcwd()
+            os.chdir(GRADER_ROOT)
+            try:
+                multiprocessing.forkserver.ensure_running()
+            finally:
+                os.chdir(here)
             _server = ctx
     return _server
 
@@ -245,8 +255,7 @@ def _start(job: Path, out: Path, err: Path, work: Path) -> Any:
         process.start()
         return _Forked(process)
     env = dict(os.environ)
-    grader_root = str(Path(__file__).resolve().parents[3])
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [grader_root, env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [GRADER_ROOT, env.get("PYTHONPATH")]))
     env.update(PYTHONDONTWRITEBYTECODE="1", PYTHONHASHSEED="0", MPLBACKEND="Agg", **THREAD_ENV)
     with open(out, "wb") as fo, open(err, "wb") as fe:
         return subprocess.Popen(
@@ -349,6 +358,8 @@ def grade_class(folder: str | Path, rubric: Rubric, limits: Limits = Limits(), j
     """Grade every submission in ``folder``; results in the folder's (sorted) order."""
     subs = find_submissions(folder)
     exact = exact_values(rubric)
+    if START == "forkserver":
+        _fork_server()  # started here, before any thread, since it briefly changes the cwd
 
     def one(path: Path) -> StudentResult:
         result = grade_submission(path, rubric, exact, limits)
