@@ -160,7 +160,7 @@ def substitute(expr: Any, subs: dict) -> Any:
 
     if not subs:
         return expr
-    free = getattr(expr, "free_symbols", set())
+    free: set = getattr(expr, "free_symbols", set())
     unknown = set(subs) - {s.name for s in free}
     table = {}
     for s in free:
