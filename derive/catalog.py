@@ -65,6 +65,7 @@ SECTIONS: dict[int, str] = {
     9: "Regularisation",
     10: "Model size",
     11: "Pre-processing",
+    13: "Optimisers beyond the seeds",
     15: "Statistical power and scale",
 }
 
@@ -131,6 +132,10 @@ ROWS: tuple[Row, ...] = (
         'Dropout before BatchNorm: train and eval see different variances'),
     Row('dropout-convention', 4, X, '002 §9.5.1, 000 §1, 003 §4',
         'Drop or keep? The meaning of p across the sources'),
+    Row('alpha-dropout', 4, D | K | C, 'Klambauer et al. 2017, §"New dropout technique" '
+        '(alpha dropout)',
+        'Alpha dropout: dropped SELU units set to α′ = −λα, then a·x + b keeps mean 0 and '
+        'variance 1'),
     # 5.
     Row('relu-moments', 5, D | C, '000 §1.2',
         'Gaussian moments of ReLU: σ/√(2π), σ²/2, σ²(1/2 − 1/(2π))'),

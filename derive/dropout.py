@@ -597,3 +597,129 @@ def dropout_convention(d: Derivation) -> None:
 
     d.crosscheck("test-time scale = E[m] by scipy.stats.bernoulli", 1 - p, by_scipy,
                  at={p: (0.05, 0.95)})
+
+
+# ---------------------------------------------------------------------------------------
+@derivation("alpha-dropout",
+            exports=("a", "b", "alpha_prime", "a_at_095", "b_at_095", "output_mean",
+                     "output_variance", "plain_variance",
+                     "alpha_dropout_forward", "alpha_dropout_backward"))
+def alpha_dropout(d: Derivation) -> None:
+    """Alpha dropout (Klambauer et al. 2017, section "New Dropout Technique"): a SELU unit x
+    with E[x] = 0, E[x²] = 1 is kept with probability q, else set to α′ = −λα (SELU's
+    negative saturation value); then y = a·x̃ + b with
+
+        a = (q + α′²q(1 − q))^(−1/2),    b = −a(1 − q)α′,
+
+    so that E[y] = 0 and Var y = 1 again. At q = 0.95: a ≈ 0.9548, b ≈ 0.0839. Plain
+    inverted dropout m·x/q keeps the mean 0 but has variance 1/q."""
+    from .registry import get as get_derivation
+
+    q = d.symbol("q", positive=True)
+    x, m = d.symbols("x m", real=True)
+    ap = d.symbol("alpha_p", negative=True)
+    a, b = d.symbol("a", positive=True), d.symbol("b", real=True)
+    mu, s2 = d.symbol("mu_x", real=True), d.symbol("nu_x", positive=True)
+    d.assume("0 < q < 1; the mask m ~ Bernoulli(q) is independent of the unit x; x has the "
+             "SELU fixed-point moments E[x] = 0, E[x²] = 1 (selu-fixed-point)")
+    d.convention("q is the KEEP probability (Klambauer et al.); the drop probability is "
+                 "p = 1 − q, as in the rest of section 4 and in numeric's AlphaDropout(p_drop)")
+    d.convention("α_p stands for Klambauer's α′ = −λα, the value a dropped unit is set to")
+    xt = m * x + (1 - m) * ap
+    Xt, Y = sp.Symbol(r"\tilde{x}"), sp.Symbol("y")
+    d.define("a dropped unit is set to α′", xt, "m = 1 keeps x, m = 0 sets it to α′",
+             lhs=Xt)
+    d.apply("average over the mask", lambda e: _expect_over_masks(e, [m], q).subs(x, mu),
+            "E[m] = q and independence: E[x̃] = qE[x] + (1 − q)α′", lhs=En(Xt))
+    mean = d.rewrite("E[x] = 0", (1 - q) * ap, at={mu: 0}, lhs=En(Xt))
+    d.define("second moment", xt**2, lhs=Xt**2)
+    d.apply("average over the mask", lambda e: _expect_over_masks(sp.expand(e), [m], q)
+            .subs(x**2, s2), "m² = m, m(1 − m) = 0; E[x²] = ν_x", lhs=En(Xt**2))
+    second = d.rewrite("E[x²] = 1", q + (1 - q) * ap**2, at={s2: 1}, lhs=En(Xt**2))
+    d.define("variance", second - mean**2, lhs=Var(Xt))
+    var = d.rewrite("factor", q * (1 + (1 - q) * ap**2),
+                    "q + (1 − q)α′² − (1 − q)²α′² = q + q(1 − q)α′²", lhs=Var(Xt))
+    d.note("affine correction", "y = a·x̃ + b has E[y] = a·E[x̃] + b and Var y = a²·Var x̃; "
+           "choose a > 0 and b so that E[y] = 0 and Var y = 1")
+    d.define("the variance condition", a**2 * var - 1, lhs=Var(Y) - 1)
+    d.apply("solve for a > 0", lambda e: next(
+                r for r in sp.solve(sp.Eq(e, 0), a) if r.subs({q: sp.Rational(1, 2), ap: -1}) > 0),
+            "by SymPy (two roots ±; the positive one)", lhs=a)
+    a_form = 1 / sp.sqrt(q + ap**2 * q * (1 - q))
+    d.rewrite("Klambauer et al.'s form", a_form, lhs=a, domain={q: (0, 1)})
+    d.conclude("a", a_form, [q, ap], kernel=False, lhs=a,
+               why="the scale that restores unit variance")
+    d.define("the mean condition", a * mean + b, lhs=En(Y))
+    d.apply("solve for b", lambda e: sp.solve(sp.Eq(e, 0), b)[0], "by SymPy", lhs=b)
+    d.rewrite("with the a above", -a_form * (1 - q) * ap, at={a: a_form}, lhs=b,
+              domain={q: (0, 1)})
+    d.conclude("b", -a_form * (1 - q) * ap, [q, ap], kernel=False, lhs=b,
+               why="the shift that restores zero mean")
+    d.prove("check: E[y] = 0", a_form * mean - a_form * (1 - q) * ap, 0)
+    d.prove("check: Var y = 1", a_form**2 * var, 1)
+    d.values.update(output_mean=sp.simplify(a_form * mean - a_form * (1 - q) * ap),
+                    output_variance=sp.simplify(a_form**2 * var))
+
+    # α′ from SELU's constants (50 digits) and the values at q = 0.95
+    selu = get_derivation("selu-fixed-point")
+    alpha_prime = -selu.values["lambda"] * selu.values["alpha"]
+    d.define("α′ = −λα with SELU's α, λ (selu-fixed-point, 50 digits)", alpha_prime,
+             "the limit of selu(x) as x → −∞", lhs=ap)
+    q95 = sp.Rational(95, 100)
+    a95 = sp.Float(sp.N(a_form.subs({q: q95, ap: alpha_prime}), 50), 30)
+    b95 = sp.Float(sp.N((-a_form * (1 - q) * ap).subs({q: q95, ap: alpha_prime}), 50), 30)
+    d.prove_true("a at q = 0.95 (Klambauer et al. quote a ≈ 0.9548)",
+                 abs(a95 - sp.Float("0.9548")) < sp.Float("0.00005"),
+                 "evaluated at 50 digits", shown=sp.Eq(a, a95))
+    d.prove_true("b at q = 0.95 (≈ 0.0839)", abs(b95 - sp.Float("0.0839")) < sp.Float("0.00005"),
+                 "evaluated at 50 digits", shown=sp.Eq(b, b95))
+    d.define("foil: plain inverted dropout m·x/q", (m * x / q)**2,
+             lhs=(sp.Symbol("m") * x / q)**2)
+    plain = d.apply("average over the mask", lambda e: _expect_over_masks(
+        sp.expand(e), [m], q).subs(x**2, 1), "E[(mx/q)²] = q·E[x²]/q², and its mean is 0 "
+        "(E[x] = 0), so this is the variance", lhs=Var(sp.Symbol("m") * x / q))
+    d.prove("… is 1/q, not 1", plain, 1 / q, "the variance is not kept")
+
+    # kernels: forward with a frozen mask, and its derivative in x, as functions of q
+    ap34 = sp.Float(alpha_prime, 34)
+    b_form = -a_form * (1 - q) * ap
+    fwd = a * (m * x + (1 - m) * ap) + b
+    d.define("the layer (m the 0/1 mask)", fwd, lhs=Y)
+    fwd_q = (a_form * (m * x + (1 - m) * ap) + b_form).subs(ap, ap34)
+    d.rewrite("with a(q), b(q) and α′ to 34 digits", fwd_q,
+              "float64 needs 17 digits",
+              at={a: a_form.subs(ap, ap34), b: b_form.subs(ap, ap34), ap: ap34}, lhs=Y)
+    d.conclude("alpha_dropout_forward", fwd_q, [x, m, q],
+               why="y = a(m·x + (1 − m)α′) + b, m ∈ {0, 1} the keep mask, q the keep "
+                   "probability")
+    g = d.symbol("g", real=True)
+    d.define("backward: dL/dx = g·∂y/∂x", g * sp.Derivative(fwd_q, x), lhs=sp.Symbol("g_x"))
+    d.apply("differentiate", lambda e: e.doit(), "by SymPy")
+    d.conclude("alpha_dropout_backward", a_form.subs(ap, ap34) * m * g, [g, m, q],
+               why="the gradient passes through kept units, scaled by a(q); dropped units "
+                   "get 0")
+    d.values.update(alpha_prime=alpha_prime, a_at_095=a95, b_at_095=b95,
+                    plain_variance=1 / q)
+
+    def by_enumeration(q, alpha_p):
+        import numpy as np
+        # mixture of x ~ N(0, 1) (kept) and the constant α′ (dropped): the moments of y
+        aa = 1 / np.sqrt(q + alpha_p**2 * q * (1 - q))
+        bb = -aa * (1 - q) * alpha_p
+        ey = q * bb + (1 - q) * (aa * alpha_p + bb)
+        ey2 = q * (aa**2 + bb**2) + (1 - q) * (aa * alpha_p + bb) ** 2
+        return ey2 - ey**2
+
+    d.crosscheck("Var y of the kept/dropped mixture, float64", a_form**2 * var,
+                 by_enumeration, at={q: (0.05, 0.99), ap: (-3.0, -0.1)})
+
+    def torch_style_a(q, alpha_p):
+        import math
+        p = 1 - q  # torch.nn.functional.alpha_dropout: a = ((α′²p + 1)(1 − p))^(−1/2)
+        return 1 / math.sqrt((alpha_p**2 * p + 1) * (1 - p))
+
+    d.crosscheck("a in the drop-probability form of torch's alpha_dropout", a_form,
+                 torch_style_a, at={q: (0.05, 0.99), ap: (-3.0, -0.1)})
+    d.crosscheck_gradient("backward kernel by central differences", g * fwd_q, x,
+                          a_form.subs(ap, ap34) * m * g,
+                          at={x: (-2.0, 2.0), m: (0.0, 1.0), q: (0.5, 0.99), g: (-1.0, 1.0)})

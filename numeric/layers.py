@@ -23,6 +23,7 @@ __all__ = [
     "ELU",
     "GELU",
     "SELU",
+    "AlphaDropout",
     "BatchNorm",
     "Dropout",
     "Layer",
@@ -421,6 +422,53 @@ class Dropout(Layer):
 
     def __repr__(self) -> str:
         return f"Dropout(p_drop={self.p_drop})"
+
+
+class AlphaDropout(Layer):
+    """Alpha dropout for SELU networks (Klambauer et al. 2017; catalog alpha-dropout).
+
+    ``p_drop`` is the DROP probability, as in ``Dropout`` and torch's ``AlphaDropout(p)``;
+    the keep probability is q = 1 − p_drop. In training each unit is kept with probability
+    q, a dropped unit is set to α′ = −λα (SELU's negative saturation), and then
+    y = a(q)·x̃ + b(q) with a = (q + α′²q(1 − q))^(−1/2), b = −a(1 − q)α′: inputs of mean 0
+    and variance 1 keep mean 0 and variance 1. Eval (and p_drop = 0) is the identity.
+    Forward and backward (dx = a·m·g) are the generated kernels alpha_dropout_forward and
+    alpha_dropout_backward. ``freeze_mask = True`` reuses the last mask (gradient checks).
+    """
+
+    def __init__(self, p_drop: float, *, rng: np.random.Generator):
+        super().__init__()
+        if isinstance(p_drop, bool) or not isinstance(p_drop, numbers.Real) \
+                or not 0.0 <= float(p_drop) < 1.0:
+            raise ValueError(f"AlphaDropout: p_drop (the probability of DROPPING a unit) must "
+                             f"be in [0, 1), got {p_drop!r}")
+        if not isinstance(rng, np.random.Generator):
+            raise TypeError("AlphaDropout: rng must be a numpy.random.Generator")
+        self.p_drop, self.rng = float(p_drop), rng
+        self.freeze_mask = False
+        self.mask: np.ndarray | None = None
+
+    def forward(self, x: np.ndarray, *, train: bool) -> np.ndarray:
+        x = check_array(x, "AlphaDropout input")
+        if not train or self.p_drop == 0.0:
+            self._cache = ("identity", x.shape)
+            return x
+        if not (self.freeze_mask and self.mask is not None and self.mask.shape == x.shape):
+            self.mask = (self.rng.random(x.shape) >= self.p_drop).astype(x.dtype)
+        self._cache = ("mask", x.shape)
+        return K.alpha_dropout_forward(x, self.mask, 1.0 - self.p_drop).astype(x.dtype,
+                                                                              copy=False)
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        kind, shape = self._saved()
+        grad = self._check_grad(grad, shape)
+        if kind == "identity":
+            return grad
+        return K.alpha_dropout_backward(grad, self.mask, 1.0 - self.p_drop).astype(
+            grad.dtype, copy=False)
+
+    def __repr__(self) -> str:
+        return f"AlphaDropout(p_drop={self.p_drop})"
 
 
 class _Elementwise(Layer):

@@ -35,6 +35,7 @@ LAYERS = {
     "BatchNorm": lambda rng: L.BatchNorm(6),
     "LayerNorm": lambda rng: L.LayerNorm(6),
     "Dropout": lambda rng: L.Dropout(0.4, rng=rng),
+    "AlphaDropout": lambda rng: L.AlphaDropout(0.3, rng=rng),
     "ReLU": lambda rng: L.ReLU(),
     "LeakyReLU": lambda rng: L.LeakyReLU(0.1),
     "PReLU": lambda rng: L.PReLU(6),
@@ -235,6 +236,21 @@ OPTIM = ["momentum_ema_update", "heavy_ball_velocity", "adagrad_accumulate", "ad
          "rmsprop_accumulate", "rmsprop_step", "adadelta_accumulate_grad", "adadelta_step",
          "adadelta_accumulate_delta", "adam_first_moment", "adam_second_moment", "adam_step"]
 
+def _alpha_dropout_forward_check(rng):
+    x, m, q = rng.standard_normal(50), (rng.random(50) < 0.8).astype(float), 0.8
+    alpha_p = float(K.selu(np.array(-800.0)))  # −λα, the saturation value
+    a = ((alpha_p**2 * (1 - q) + 1) * q) ** -0.5  # torch.nn.functional.alpha_dropout's a
+    b = -a * (1 - q) * alpha_p
+    _close(K.alpha_dropout_forward(x, m, q), a * (m * x + (1 - m) * alpha_p) + b)
+
+
+def _alpha_dropout_backward_check(rng):
+    m, q = (rng.random(12) < 0.7).astype(float), 0.7
+    x, v, u = rng.standard_normal(12), rng.standard_normal(12), rng.standard_normal(12)
+    assert_directional(lambda t: K.alpha_dropout_forward(t, m, q), x, v,
+                       float(u @ K.alpha_dropout_backward(v, m, q)), u)
+
+
 KERNEL_CHECKS = {
     "sigmoid_grad": lambda rng: _elementwise(K.sigmoid, K.sigmoid_grad)(rng),
     "sigmoid": lambda rng: _close(K.sigmoid(np.linspace(-30, 30, 61)),
@@ -272,6 +288,10 @@ KERNEL_CHECKS = {
     "batchnorm_backward_input": _vjp(_bn, _bn_back),
     "batchnorm_std_eps_backward_input": _vjp(_bn_std_eps, _bn_std_eps_back),
     "layernorm_backward_input": _vjp(_ln, _ln_back),
+    # alpha dropout: forward against the mixture form a·(m x + (1 − m)α′) + b written out
+    # with torch's a, b (α′ = selu(−∞)); backward = the derivative of the forward in x
+    "alpha_dropout_forward": _alpha_dropout_forward_check,
+    "alpha_dropout_backward": _alpha_dropout_backward_check,
     **{k: _forward_forms for k in FORWARD},
     **{k: _init_scales for k in INIT},
     **{k: _optimiser_updates for k in OPTIM},

@@ -295,3 +295,48 @@ def dropout_shifts_batchnorm_statistics(ctx: Context) -> list:
                           "shift itself is the effect measured",
                  note="CLT over 256 features; running statistics' noise included in the SE"),
     ]
+
+
+def _selu_alpha_dropout(p_drop: float):
+    """Samples of numeric's AlphaDropout(p_drop) applied to SELU(z), z ~ N(0, 1) (the SELU
+    fixed point: mean 0, variance 1), as power sums; ``plain=True`` applies numeric's
+    inverted Dropout instead (the foil's layer)."""
+    def sample(n, seed):
+        import numpy as np
+
+        from numeric.layers import SELU, AlphaDropout
+
+        from ..stats.sampler import PowerSums
+        rng = np.random.default_rng(seed)
+        layer, act = AlphaDropout(p_drop, rng=rng), SELU()
+        acc = PowerSums()
+        for start in range(0, n, 1 << 18):
+            z = rng.standard_normal((1, min(1 << 18, n - start)))
+            acc = acc + PowerSums.of(layer.forward(act.forward(z, train=True), train=True))
+        return acc
+    return sample
+
+
+@claim("alpha-dropout", derivations=("alpha-dropout",))
+def alpha_dropout_keeps_selu_moments(ctx: Context) -> list:
+    """y = a·x̃ + b after alpha dropout of SELU activations x = selu(z), z ~ N(0, 1), keeps
+    E[y] = 0 and Var y = 1 (numeric's AlphaDropout layer, keep probability q = 1 − p).
+    Foils: plain inverted dropout m·x/q, whose variance is 1/q; and the layer without the
+    shift b, whose mean is −b."""
+    import sympy as sp
+    out = []
+    for text in (("1/20",) if ctx.quick else ("1/20", "1/5")):
+        p = sp.Rational(text)
+        q = 1 - p
+        alpha_p = ctx.exact_expr("alpha-dropout", "alpha_prime")
+        var = ctx.exact("alpha-dropout", "output_variance", q=q, alpha_p=alpha_p)
+        plain = ctx.exact("alpha-dropout", "plain_variance", q=q)
+        mean = ctx.exact("alpha-dropout", "output_mean", q=q, alpha_p=alpha_p)
+        b = ctx.exact("alpha-dropout", "b", q=q, alpha_p=alpha_p)
+        out.append(Moment(f"Var y, SELU inputs, keep probability q = {1 - float(p):g}", var,
+                          plain, _selu_alpha_dropout(float(p)), "variance",
+                          foil_name="plain inverted dropout (variance 1/q)"))
+        out.append(Moment(f"E[y], SELU inputs, keep probability q = {1 - float(p):g}", mean,
+                          mean - b, _selu_alpha_dropout(float(p)), "mean",
+                          foil_name="no shift b"))
+    return out
