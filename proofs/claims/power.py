@@ -114,7 +114,8 @@ def pairing_divides_the_variance_by_var_sum(ctx: Context) -> list:
                             "saves is exactly this gap")]
 
 
-@claim("gelu-approx-bias", derivations=("gelu-approx-bias",))
+# not in --quick: their derivation integrates the biases to 30 digits (about 2 s of CPU)
+@claim("gelu-approx-bias", derivations=("gelu-approx-bias",), quick=False)
 def gelu_approximations_are_biased(ctx: Context) -> list:
     """E[GELU(z) − GELU_tanh(z)] = b ≈ 5.62e-5 and E[GELU(z) − xσ(1.702z)] ≈ −2.36e-4 for
     z ~ N(0, 1), each detected by a PAIRED design (both forms on the same z; n sized by
@@ -144,7 +145,7 @@ def gelu_approximations_are_biased(ctx: Context) -> list:
     return out
 
 
-@claim("control-variates", derivations=("control-variates",))
+@claim("control-variates", derivations=("control-variates", "gelu-approx-bias"), quick=False)
 def control_variates_estimate_with_less_variance(ctx: Context) -> list:
     """E[f] estimated by f̄ − β̂(c̄ − μ_c) with an exactly known control mean μ_c: E[ReLU(z)²]
     = 1/2 with c = z² (μ_c = 1, β* = 1/2, variance factor 3/5), and E[GELU(z)] = 1/(2√π)
