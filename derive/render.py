@@ -259,11 +259,12 @@ def check_text(d: Derivation, step: Step) -> str:
     """The check's description, its sizes named by the document's letter (B = 2, 3, 4)."""
     text = step.check.describe()
     letter = forms_for(d).sizes
-    if step.check.method == "sizes":
-        text = re.sub(r"\(m = ([^;)]*)", (f"({letter} = " if letter else "(sizes ") + r"\1",
-                      text)
-        text = text.replace("at fixed sizes (", "at fixed sizes, ").replace(")", "", 1) \
-            if text.count("(") == 1 else text
+    if step.check.method == "sizes":  # "exact at fixed sizes (m = 2, 3)" -> "… B = 2, 3"
+        m = re.search(r"at fixed sizes \(m = ([^;)]*)(;[^)]*)?\)", text)
+        if m:
+            sizes = f"{letter} = {m.group(1)}" if letter else m.group(1)
+            rest = f" ({m.group(2)[1:].strip()})" if m.group(2) else ""
+            text = text[:m.start()] + f"at sizes {sizes}{rest}" + text[m.end():]
     return text
 
 
