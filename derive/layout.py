@@ -110,9 +110,10 @@ def lines_of(expr: Any, room: int, d: Any = None) -> list[str] | None:
     inner_room = room - width(factor, d) - 4
     if inner_room < COLUMNS // 3:
         return None
-    inner = lines_of(total, inner_room, d)
-    if inner is None or len(inner) < 2:
+    broken = lines_of(total, inner_room, d)
+    if broken is None or len(broken) < 2:
         return None
+    inner = broken
     inner[0] = f"{head} \\biggl[{inner[0]}"
     inner[-1] = f"{inner[-1]}\\biggr]"
     return inner

@@ -221,7 +221,7 @@ def math_latex(s: str, forms: Forms | None = None) -> str:
             name = m.group(0)
             shown = _ident_latex(name, forms)
             if shown is None:  # not a code name: the head only, then _ is a subscript
-                head = re.match(r"[A-Za-z][A-Za-z0-9]*", name).group(0)
+                head = re.findall(r"[A-Za-z][A-Za-z0-9]*", name)[0]
                 shown = _word_latex(head, s, i + len(head))
                 i += len(head)
             else:
@@ -332,7 +332,7 @@ def math_text(s: str, forms: Forms | None = None) -> str:
                 if (len(head) > 1 and head not in _GREEK_NAMES) or len(sub) > 2:
                     shown = auto_text(name)
             if shown is None:
-                head = re.match(r"[A-Za-z][A-Za-z0-9]*", name).group(0)
+                head = re.findall(r"[A-Za-z][A-Za-z0-9]*", name)[0]
                 out.append(head)
                 i += len(head)
             else:

@@ -151,7 +151,7 @@ def replace_code_names(math: str, forms: Forms, text: bool = False) -> str:
             continue
         pattern = r"(?<![A-Za-z\\])" + re.escape(default) + r"(?![A-Za-z])"
         repl = shown_text if text else "{" + shown_latex + "}"
-        math = re.sub(pattern, lambda _m, r=repl: r, math)
+        math = re.sub(pattern, repl.replace("\\", "\\\\"), math)
     return math
 
 
