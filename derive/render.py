@@ -220,7 +220,7 @@ def rows(d: Derivation, full: bool = False) -> list[Row]:
                 isinstance(rhs, sp.Equality) and not full
                 and _shown_same(rhs.lhs, rhs.rhs, d)):
             lhs = rhs = None  # True, or an equation whose sides print alike (0 = 0)
-        elif lhs is not None and _same(lhs, rhs):
+        elif lhs is not None and (_same(lhs, rhs) or (not full and _shown_same(lhs, rhs, d))):
             if full:
                 pass
             elif getattr(rhs, "is_number", False) or _same(rhs, last):
