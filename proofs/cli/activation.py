@@ -173,7 +173,8 @@ def _unsized(exact: float, foil: float, need: int, alpha: float, why: str) -> Te
                       se=math.nan, z=math.nan, foil_z=math.nan,
                       critical=stats.z_two_sided(alpha), n=0, n_required=need,
                       false_fail_rate=alpha, false_pass_rate=FALSE_PASS_RATE,
-                      accepted=False, foil_rejected=False, note=f"cannot be sized: {why}")
+                      accepted=False, foil_rejected=False, note=f"cannot be sized: {why}",
+                      foil_distance=None if math.isfinite(exact) else math.inf)
 
 
 def monte_carlo(analysis: ActivationAnalysis, f: Callable, df: Callable, *,
