@@ -50,6 +50,7 @@ def _command_table() -> list:
 
 _ACCENT = {"hat": "\u0302", "bar": "\u0304", "tilde": "\u0303", "dot": "\u0307"}
 _STRUCTURE = [
+    (r"\\mathbf\{1\}", "𝟙"),
     (r"\\overline\{([^{}]*)\}", r"⟨\1⟩"), (r"\\varepsilon|\\epsilon", "ε"),
     (r"\\varphi", "φ"), (r"\\infty", "∞"), (r"\\top", "T"), (r"\\cdot", "·"),
     (r"\\times", "×"), (r"\\dots|\\ldots|\\cdots", "…"), (r"\\le(?![a-z])", "≤"),

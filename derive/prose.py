@@ -61,8 +61,8 @@ def is_code(name: str, forms: Forms | None = None) -> bool:
     than mathematics with a word subscript (``n_in``, ``z_max``, ``L_MSE``)."""
     if not _CODE.fullmatch(name) or (forms is not None and name in forms.symbols):
         return False
-    if "." in name:
-        return True
+    if "." in name:  # sympy.stats, Sum.change_index; not an equation number (B.28)
+        return all(part[:1].isalpha() for part in re.split(r"[_.]", name))
     head, *parts = name.split("_")
     if head in _GREEK_NAMES:
         return False
