@@ -183,6 +183,9 @@ def run(job: dict) -> None:
         except AssertionError as exc:
             signal.setitimer(TIMER, 0)
             passed, message = False, str(exc) or "assertion failed (no message)"
+            own = where_in_submission(exc.__traceback__, root)
+            if own:  # raised inside the student's code: their own assert
+                message = f"an assert in the submission failed at {own}: {exc}".rstrip(": ")
         except BaseException as exc:
             signal.setitimer(TIMER, 0)
             passed, message = False, describe_exception(exc, root, limit_s, memory_mb)
