@@ -152,6 +152,18 @@ def test_dask_local_cluster_gives_the_same_bits():
         assert ex.backend.workers == 2
 
 
+@pytest.mark.slow
+def test_dask_reruns_the_task_of_a_killed_worker(tmp_path):
+    pytest.importorskip("distributed", reason="dask[distributed] not installed "
+                                              '(pip install ".[dask]")')
+    ref = X.Executor(X.InProcess(1)).run(JOB, N, 11)
+    job = X.Job(dying_chunk, (str(tmp_path), 37), chunk=10_000)
+    with X.Executor(X.Dask(workers=2)) as ex:
+        got = ex.run(job, N, 11)
+    assert (tmp_path / "died-37").exists()
+    assert _bits(got) == _bits(ref)
+
+
 def test_without_dask_the_flags_say_how_to_install(monkeypatch):
     import builtins
     real = builtins.__import__
