@@ -261,9 +261,12 @@ def with_phi(expr):
         return expr
 
 
-def short_floats(expr, digits: int = 16):
-    """Floats inside a larger expression at float64's 16 significant digits (a lone
-    number keeps every digit it was computed to)."""
+def short_floats(expr, digits: int = 17):
+    """Floats inside a larger expression at the 17 significant digits that fix a float64
+    (a lone number, or one side of an equation, keeps every digit it was computed to)."""
+    if isinstance(expr, sp.Equality):
+        return sp.Eq(short_floats(expr.lhs, digits), short_floats(expr.rhs, digits),
+                     evaluate=False)
     if not isinstance(expr, sp.Basic) or isinstance(expr, sp.Float):
         return expr
     floats = [f for f in expr.atoms(sp.Float) if len(str(f).lstrip("-0.")) > digits + 1]
@@ -274,7 +277,7 @@ def short_floats(expr, digits: int = 16):
 
 def for_display(expr):
     """The form a reader sees: Φ for erf at multiples of √2, decimals as the sources
-    write them, floats at 16 significant digits inside expressions."""
+    write them, floats at 17 significant digits inside expressions."""
     return short_floats(with_decimals(with_phi(expr)))
 
 
