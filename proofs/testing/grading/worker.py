@@ -75,13 +75,17 @@ def where_in_submission(tb, root: Path) -> str:
     return found
 
 
-def describe_exception(exc: BaseException, root: Path, limit_s: float, memory_mb: int) -> str:
+def describe_exception(exc: BaseException, root: Path, limit_s: float, memory_mb: int,
+                       importing: bool = False) -> str:
     if isinstance(exc, TimeLimitExceeded):
         return (f"stopped at the time limit ({limit_s:g} s of CPU time): the code did not "
                 "return (an infinite loop?)")
     where = where_in_submission(exc.__traceback__, root)
     at = f" at {where}" if where else ""
     if isinstance(exc, SystemExit):
+        if importing:
+            return (f"the file called sys.exit({exc.code!r}){at} while being imported "
+                    "(guard script code with `if __name__ == \"__main__\":`)")
         return f"the code called sys.exit({exc.code!r}){at}; a graded function must return"
     if isinstance(exc, MemoryError):
         return (f"stopped at the memory limit ({memory_mb} MB){at}: MemoryError "
@@ -119,7 +123,7 @@ def import_submission(sub: Path, module_hint: str | None, results: Results, limi
             module = import_file(path, f"_nnmath_submission_{i}")
         except BaseException as exc:  # a student's file may raise anything, even SystemExit
             signal.setitimer(TIMER, 0)
-            msg = describe_exception(exc, root.resolve(), limit_s, memory_mb)
+            msg = describe_exception(exc, root.resolve(), limit_s, memory_mb, importing=True)
             errors.append(f"importing {path.name} failed: {msg}")
             continue
         signal.setitimer(TIMER, 0)
