@@ -189,7 +189,7 @@ def growth(g: sp.Expr, side: int, within: Within, name: str = "f") -> tuple[Any,
     if h is not None:
         lim = within(f"SymPy's limit of log|{name}(x)|/x² as {where} (estimated "
                      "numerically instead)",
-                     lambda: sp.limit(sp.log(h**2) / (2 * _T**2), _T, sp.oo), 1.5)
+                     lambda: sp.limit(sp.log(h**2) / (2 * _T**2), _T, sp.oo), 1.0)
         if lim is not None and (lim in (sp.oo, -sp.oo) or (lim.is_number and lim.is_real)):
             return lim, True
     est = within(f"log|{name}(x)|/x² near {where} numerically",

@@ -84,12 +84,12 @@ def test_generated_kernel_is_mish_and_its_derivative(mish_json):
 
 
 def test_mish_text_output_and_latex():
-    res = nnmath("activation", MISH, "--samples", "100000")
+    res = nnmath("activation", MISH, "--samples", "100000", "--digits", "15")
     assert res.returncode == 0, res.stderr
     for part in ("derivative", "E[f'(z)²]", "forward", "α =", "spectral radius",
                  "def activation(x):", "def activation_grad(x):", "Monte Carlo check", "pass"):
         assert part in res.stdout
-    tex = nnmath("activation", MISH, "--latex", "--samples", "100000")
+    tex = nnmath("activation", MISH, "--latex", "--samples", "100000", "--digits", "15")
     assert tex.returncode == 0 and tex.stdout.startswith("\\documentclass")
     assert "\\end{document}" in tex.stdout and "Monte Carlo" in tex.stdout
 
