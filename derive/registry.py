@@ -20,8 +20,8 @@ from .core import Derivation
 # Topic modules, in catalog order; each registers its derivations on import.
 TOPICS = (
     "softmax", "backprop", "normalization", "dropout", "moments", "initialization",
-    "activations", "optimizers", "regularization", "model_size", "preprocessing",
-    "power",
+    "activations", "optimizers", "optimizers_modern", "regularization", "model_size",
+    "preprocessing", "attention", "power",
 )
 
 
