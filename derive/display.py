@@ -103,6 +103,9 @@ class NotationLatexPrinter(LatexPrinter):
 
     def _print_Symbol(self, expr, style="plain"):
         shown = self.forms.latex(expr.name)
+        if shown is None and "\\" not in expr.name and re.search(r"[A-Za-z]{2}", expr.name):
+            from .prose import math_latex  # a name written as a formula: softmax(z), W_T^{EMA}
+            shown = math_latex(expr.name, self.forms)
         return shown if shown is not None else super()._print_Symbol(expr, style)
 
     def _hprint_Function(self, func: str) -> str:

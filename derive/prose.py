@@ -230,10 +230,10 @@ def math_latex(s: str, forms: Forms | None = None) -> str:
             continue
         if c in "_^":
             arg, i = _group(s, i + 1)
-            if re.fullmatch(r"[A-Za-z]{1,2}|[A-Za-z]?\d+", arg):
+            if re.fullmatch(r"[a-z]{1,2}|[A-Za-z]|[A-Za-z]?\d+", arg):
                 inner = arg  # indices: italic letters
-            elif c == "_" and re.fullmatch(r"[A-Za-z]{3,}", arg):
-                inner = rf"\mathrm{{{arg}}}"
+            elif re.fullmatch(r"[A-Za-z]{2,}", arg):
+                inner = rf"\mathrm{{{arg}}}"  # a word: W_T^HB, z_max
             else:
                 inner = math_latex(arg, forms)
             out.append(c + "{" + inner + "}")

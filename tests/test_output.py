@@ -91,6 +91,7 @@ def _math_words(latex: str) -> list[str]:
     """Runs of two or more italic letters left once commands (with their braced
     arguments, for upright ones) are removed."""
     s = re.sub(r"\\(?:mathrm|operatorname|text|mathbf|mathbb|mathcal|texttt)\{[^{}]*\}", "", latex)
+    s = re.sub(r"_\{?[a-z]{2}\}?", "", s)  # a pair of indices (δ_ki, E_fg)
     s = re.sub(r"\\[A-Za-z]+", " ", s)
     return re.findall(r"[A-Za-z]{2,}", s)
 
