@@ -65,6 +65,7 @@ SECTIONS: dict[int, str] = {
     9: "Regularisation",
     10: "Model size",
     11: "Pre-processing",
+    12: "Attention and the Transformer block",
     13: "Optimisers beyond the seeds",
     15: "Statistical power and scale",
 }
@@ -209,6 +210,9 @@ ROWS: tuple[Row, ...] = (
     # 11.
     Row('standardize-whiten', 11, D | C, '002 §9.3.1, §9.3.3',
         'Standardisation and PCA/ZCA whitening'),
+    # 12.
+    Row('attention-backward', 12, D | K | C, 'Vaswani et al. 2017 §3.2.1 (eq. 1)',
+        'Attention backward: dV = PᵀdO, dS = P ⊙ (dP − rowsum(dP ⊙ P)), dQ = dS K/√d'),
     # 13.
     Row('adam-step-bound', 13, D | C, 'Kingma & Ba 2015, §2.1',
         'The largest Adam step |m̂_t|/√v̂_t over all gradient sequences'),

@@ -288,6 +288,9 @@ KERNEL_CHECKS = {
     "batchnorm_backward_input": _vjp(_bn, _bn_back),
     "batchnorm_std_eps_backward_input": _vjp(_bn_std_eps, _bn_std_eps_back),
     "layernorm_backward_input": _vjp(_ln, _ln_back),
+    # attention: the dS kernel is the softmax VJP of each score row (attention-backward)
+    "attention_scores_backward": _vjp(_softmax, lambda z, u: K.attention_scores_backward(
+        _softmax(z), u, (u * _softmax(z)).sum(1, keepdims=True))),
     # alpha dropout: forward against the mixture form a·(m x + (1 − m)α′) + b written out
     # with torch's a, b (α′ = selu(−∞)); backward = the derivative of the forward in x
     "alpha_dropout_forward": _alpha_dropout_forward_check,
