@@ -127,14 +127,15 @@ def gelu_approximations_are_biased(ctx: Context) -> list:
 
     from ..stats.executor import CHUNK, Job
     from ..stats.paired import Mean, Paired
-    out: list = []
-    for form, name in (("tanh", "tanh"), ("sigmoid", "sigmoid")):
-        bias = ctx.exact("gelu-approx-bias", f"bias_{name}")
-        m2 = ctx.exact("gelu-approx-bias", f"second_moment_diff_{name}")
-        label = ("E[GELU(z) − GELU_tanh(z)], paired" if form == "tanh"
-                 else "E[GELU(z) − zσ(1.702z)], paired")
-        out.append(Paired(label, bias, 0.0, Job(gelu_pair_chunk, (form,), chunk=1 << 16),
-                          sd=math.sqrt(m2), foil_name="no bias"))
+    forms = (("tanh", "E[GELU(z) − GELU_tanh(z)], paired",
+              ctx.exact("gelu-approx-bias", "bias_tanh"),
+              ctx.exact("gelu-approx-bias", "second_moment_diff_tanh")),
+             ("sigmoid", "E[GELU(z) − zσ(1.702z)], paired",
+              ctx.exact("gelu-approx-bias", "bias_sigmoid"),
+              ctx.exact("gelu-approx-bias", "second_moment_diff_sigmoid")))
+    out: list = [Paired(label, bias, 0.0, Job(gelu_pair_chunk, (form,), chunk=1 << 16),
+                        sd=math.sqrt(m2), foil_name="no bias")
+                 for form, label, bias, m2 in forms]
     mean_t = ctx.exact("gelu-approx-bias", "mean_gelu_tanh")
     mean_g = ctx.exact("gelu-approx-bias", "mean_gelu")
     var_t = ctx.exact("gelu-approx-bias", "var_gelu_tanh")
@@ -156,17 +157,19 @@ def control_variates_estimate_with_less_variance(ctx: Context) -> list:
 
     from ..stats.executor import Job
     from ..stats.paired import ControlVariate
-    cv = "control-variates"
-    relu2 = ctx.exact(cv, "relu2_mean")
-    relu_mean = ctx.exact(cv, "relu_mean")
-    sd1 = math.sqrt(ctx.exact(cv, "relu2_var") * ctx.exact(cv, "relu2_vrf"))
-    sd2 = math.sqrt(ctx.exact(cv, "gelu_var") * ctx.exact(cv, "gelu_relu_vrf"))
+    relu2 = ctx.exact("control-variates", "relu2_mean")
+    relu_mean = ctx.exact("control-variates", "relu_mean")
+    sd1 = math.sqrt(ctx.exact("control-variates", "relu2_var")
+                    * ctx.exact("control-variates", "relu2_vrf"))
+    sd2 = math.sqrt(ctx.exact("control-variates", "gelu_var")
+                    * ctx.exact("control-variates", "gelu_relu_vrf"))
     return [
         ControlVariate("E[ReLU(z)²], control z²", relu2, relu2 - relu_mean ** 2,
                        Job(control_chunk, ("relu2",), chunk=1 << 16), sd=sd1,
-                       control_mean=ctx.exact(cv, "z2_mean"),
+                       control_mean=ctx.exact("control-variates", "z2_mean"),
                        foil_name="Var[ReLU z] (E[h]² subtracted)"),
-        ControlVariate("E[GELU(z)], control ReLU(z)", ctx.exact(cv, "gelu_mean"), relu_mean,
+        ControlVariate("E[GELU(z)], control ReLU(z)",
+                       ctx.exact("control-variates", "gelu_mean"), relu_mean,
                        Job(control_chunk, ("gelu",), chunk=1 << 16), sd=sd2,
                        control_mean=relu_mean, foil_name="E[ReLU z] (GELU taken for ReLU)"),
     ]
