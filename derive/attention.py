@@ -230,3 +230,142 @@ def attention_backward(d: Derivation) -> None:
         "causal (dQ, dK, dV) at n = 2, d = 2 against central differences (NumPy, −∞ mask)",
         grad_c, loss=lambda x, kw: _np_attention_loss(x, kw, m, dd, causal=True),
         point=point, at=box, rtol=1e-6, atol=1e-9)
+
+
+# ---- attention-score-variance --------------------------------------------------------------
+def _expect(poly: sp.Expr, variables: tuple, moments: dict) -> sp.Expr:
+    """E[poly] for independent variables with E[x^k] = moments[k] (a polynomial's
+    expectation is the sum over its monomials of coefficient × Π_x E[x^{k_x}])."""
+    p = sp.Poly(sp.expand(poly), *variables)
+    total = sp.Integer(0)
+    for powers, coeff in p.terms():
+        term = coeff
+        for k in powers:
+            term *= moments[k]
+        total += term
+    return total
+
+
+def _enumerate_moment(d: int, support, probs, aligned: bool, power: int):
+    """E[(q·k)^power] (or E[(q·q)^power] when ``aligned``) by enumerating every vector of a
+    finite distribution (float64; the cross-check's independent reference)."""
+    import itertools
+
+    import numpy as np
+
+    support, probs = np.asarray(support, float), np.asarray(probs, float)
+    total = 0.0
+    for idx in itertools.product(range(len(support)), repeat=d if aligned else 2 * d):
+        x = support[list(idx)]
+        w = float(np.prod(probs[list(idx)]))
+        s = float(x @ x) if aligned else float(x[:d] @ x[d:])
+        total += w * s ** power
+    return total
+
+
+@derivation("attention-score-variance",
+            exports=("score_mean", "score_variance", "scaled_variance", "aligned_mean",
+                     "aligned_variance", "aligned_mean_muP"))
+def attention_score_variance(d: Derivation) -> None:
+    """q, k ∈ ℝ^d with independent entries of mean 0 and variance 1:
+    E[q·k] = 0 and Var[q·k] = d, so the scaled score q·k/√d has variance 1 at every width
+    (Vaswani et al. 2017 §3.2.1, footnote 4). For aligned vectors (q = k, the correlated
+    regime that μP plans for after training) q·q has mean d and variance d(μ₄ − 1), μ₄ the
+    fourth moment of an entry: q·q/√d grows like √d, while q·q/d has mean 1 and variance
+    (μ₄ − 1)/d → 0, so 1/d is the width-stable scale (Yang et al. 2022, attention 1/d).
+    """
+    dim = d.symbol("d", integer=True, positive=True)
+    mu4 = d.symbol("mu_4", positive=True)
+    d.assume("the 2d entries q_1..q_d, k_1..k_d are independent with E = 0, E[x²] = 1 and "
+             "fourth moment μ₄ (3 for Gaussian entries); identities in the width are "
+             "proved exactly at d = 1, 2, 3, 4 by expanding the polynomial and taking "
+             "expectations monomial by monomial")
+    d.convention("score s = q·k = Σ_i q_i k_i; the layer's score is s/√d; the aligned "
+                 "case takes k = q")
+    moments = {0: 1, 1: 0, 2: 1, 3: sp.Symbol("mu_3", real=True), 4: mu4}
+    qs = sp.IndexedBase("q")
+    ks = sp.IndexedBase("k")
+    i = sp.Symbol("i", integer=True)
+
+    def vecs(m):
+        q = sp.symbols(f"q_1:{m + 1}", real=True)
+        k = sp.symbols(f"k_1:{m + 1}", real=True)
+        return q, k
+
+    def mean_family(m):
+        q, k = vecs(m)
+        return _expect(sum(a * b for a, b in zip(q, k)), q + k, moments), sp.Integer(0)
+
+    score = sp.Sum(qs[i] * ks[i], (i, 1, dim))
+    d.prove_for_sizes("mean of the score", sp.Eq(shown(r"E[q \cdot k]"), 0), mean_family,
+                      sizes=(1, 2, 3, 4),
+                      why="each term E[q_i k_i] = E[q_i]E[k_i] = 0 by independence")
+
+    def var_family(m):
+        q, k = vecs(m)
+        s = sum(a * b for a, b in zip(q, k))
+        return _expect(s ** 2, q + k, moments) - _expect(s, q + k, moments) ** 2, \
+            sp.Integer(m)
+
+    d.prove_for_sizes("variance of the score", sp.Eq(shown(r"\mathrm{Var}[q \cdot k]"), dim),
+                      var_family, sizes=(1, 2, 3, 4),
+                      why="(Σ_i q_i k_i)² has cross terms q_i k_i q_j k_j (i ≠ j) of mean 0 "
+                      "and d squares q_i² k_i² of mean E[q_i²]E[k_i²] = 1")
+    d.values["score_mean"] = sp.Integer(0)
+    d.values["score_variance"] = dim
+    c = d.symbol("c", positive=True)
+    d.define("a scaled score", c ** 2 * dim, "Var[c·s] = c²·Var[s] for a constant c",
+             lhs=shown(r"\mathrm{Var}[c\, q \cdot k]"))
+    d.rewrite("with c = 1/√d", sp.Integer(1), "the 1/√d of scaled dot-product attention "
+              "cancels the growth: unit variance at every width", at={c: 1 / sp.sqrt(dim)})
+    d.conclude("scaled_variance", sp.Integer(1), [], "unit variance at every width",
+               kernel=False, lhs=shown(r"\mathrm{Var}[q \cdot k/\sqrt{d}]"))
+    d.note("why it matters", "without the scale the scores have standard deviation √d, "
+           "so at d = 1024 a row of scores spans tens of units and the softmax saturates "
+           "(catalog attention-saturation)")
+    del score
+
+    def aligned_mean_family(m):
+        q, _ = vecs(m)
+        return _expect(sum(a * a for a in q), q, moments), sp.Integer(m)
+
+    d.prove_for_sizes("aligned vectors: mean", sp.Eq(shown(r"E[q \cdot q]"), dim),
+                      aligned_mean_family, sizes=(1, 2, 3, 4),
+                      why="E[q_i²] = 1 for each of the d terms: the mean grows like d, "
+                      "not like √d")
+
+    def aligned_var_family(m):
+        q, _ = vecs(m)
+        s = sum(a * a for a in q)
+        return _expect(s ** 2, q, moments) - _expect(s, q, moments) ** 2, m * (mu4 - 1)
+
+    d.prove_for_sizes("aligned vectors: variance", sp.Eq(
+        shown(r"\mathrm{Var}[q \cdot q]"), dim * (mu4 - 1)), aligned_var_family,
+        sizes=(1, 2, 3, 4), why="the d squares q_i² are independent with variance μ₄ − 1")
+    d.values["aligned_mean"] = dim
+    d.values["aligned_variance"] = dim * (mu4 - 1)
+    d.define("aligned score with the 1/d (μP) scale", dim / dim,
+             "E[q·q/d] = d/d", lhs=shown(r"E[q \cdot q / d]"))
+    d.conclude("aligned_mean_muP", sp.Integer(1), [], lhs=shown(r"E[q \cdot q / d]"),
+               why="width-independent; its variance "
+               "d(μ₄ − 1)/d² = (μ₄ − 1)/d vanishes as d grows, whereas E[q·q/√d] = √d "
+               "diverges", kernel=False)
+    d.prove("and with 1/√d it grows", dim / sp.sqrt(dim), sp.sqrt(dim),
+            "E[q·q/√d] = d/√d = √d")
+
+    rademacher = ((-1.0, 1.0), (0.5, 0.5))  # mean 0, variance 1, μ₄ = 1
+    three_point = ((-3 ** 0.5, 0.0, 3 ** 0.5), (1 / 6, 2 / 3, 1 / 6))  # μ₄ = 3
+    for m in (2, 3):
+        d.crosscheck(f"Var[q·k] = d at d = {m}: exact enumeration of three-point entries "
+                     "(±√3 w.p. 1/6 each, 0 w.p. 2/3; NumPy)", dim,
+                     lambda m=m, **kw: _enumerate_moment(m, *three_point, False, 2),
+                     at={dim: m}, rtol=1e-12, atol=1e-12)
+    d.crosscheck("Var[q·q] = d(μ₄ − 1) at d = 3, three-point entries (μ₄ = 3)",
+                 dim * (mu4 - 1),
+                 lambda **kw: _enumerate_moment(3, *three_point, True, 2)
+                 - _enumerate_moment(3, *three_point, True, 1) ** 2,
+                 at={dim: 3, mu4: 3}, rtol=1e-12, atol=1e-12)
+    d.crosscheck("Var[q·q] = 0 at d = 4 for Rademacher entries (μ₄ = 1)", dim * (mu4 - 1),
+                 lambda **kw: _enumerate_moment(4, *rademacher, True, 2)
+                 - _enumerate_moment(4, *rademacher, True, 1) ** 2,
+                 at={dim: 4, mu4: 1}, rtol=1e-12, atol=1e-12)

@@ -211,6 +211,10 @@ ROWS: tuple[Row, ...] = (
     Row('standardize-whiten', 11, D | C, '002 §9.3.1, §9.3.3',
         'Standardisation and PCA/ZCA whitening'),
     # 12.
+    Row('attention-score-variance', 12, D | C, 'Vaswani et al. 2017 §3.2.1 (footnote 4); '
+        'Yang et al. 2022 (μP: attention 1/d)',
+        'Attention scores: Var[q·k] = d, so QKᵀ/√d has unit variance; aligned q·q grows '
+        'like d'),
     Row('attention-backward', 12, D | K | C, 'Vaswani et al. 2017 §3.2.1 (eq. 1)',
         'Attention backward: dV = PᵀdO, dS = P ⊙ (dP − rowsum(dP ⊙ P)), dQ = dS K/√d'),
     # 13.

@@ -35,7 +35,7 @@ from .kernels import kernels as K
 from .layers import LayerNorm, Layer, Linear, ReLU, check_array, check_count
 
 __all__ = ["Attention", "ResidualBlock", "attention_backward", "attention_forward",
-           "causal_mask", "softmax_rows"]
+           "attention_scores", "causal_mask", "softmax_rows"]
 
 
 def causal_mask(n: int) -> np.ndarray:
@@ -53,11 +53,19 @@ def softmax_rows(s: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
     return K.softmax_shifted(s, s_max, e.sum(axis=-1, keepdims=True))
 
 
+def attention_scores(q: np.ndarray, k: np.ndarray, scale: float | None = None) -> np.ndarray:
+    """S = QKᵀ·scale for Q, K (…, n, d); the default scale is 1/√d (Vaswani et al. 2017
+    §3.2.1: unit-variance scores for independent unit-variance entries, catalog
+    attention-score-variance)."""
+    if scale is None:
+        scale = 1.0 / np.sqrt(q.shape[-1])
+    return (q @ np.swapaxes(k, -1, -2)) * np.asarray(scale, dtype=q.dtype)
+
+
 def attention_forward(q: np.ndarray, k: np.ndarray, v: np.ndarray, *,
                       causal: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(O, P) for Q, K (…, n, d) and V (…, n, d_v): P = softmax(QKᵀ/√d), O = PV."""
-    scale = np.asarray(1.0 / np.sqrt(q.shape[-1]), dtype=q.dtype)
-    s = (q @ np.swapaxes(k, -1, -2)) * scale
+    s = attention_scores(q, k)
     p = softmax_rows(s, causal_mask(s.shape[-1]) if causal else None)
     return p @ v, p
 

@@ -58,3 +58,38 @@ def attention_backward_matches_central_differences(ctx: Context) -> list:
     return [Behaviour("Attention.backward (2 heads, causal) vs central differences",
                       _vjp_check(build), False, True, foil_name="−rowsum(dP ⊙ P) dropped",
                       method="vjp")]
+
+
+def _score_experiment(d: int, n: int, scale: float | None):
+    """experiment(seed) -> (sample variance, SE) of numeric's attention scores
+    q·k·scale for n independent pairs q, k ~ N(0, I_d) (float64)."""
+    def experiment(seed):
+        import math
+
+        import numpy as np
+
+        from numeric.attention import attention_scores
+
+        from ..stats.sampler import PowerSums
+        rng = np.random.default_rng(seed)
+        q, k = rng.standard_normal((2, n, 1, d))
+        est, sd = PowerSums.of(attention_scores(q, k, scale)).variance()
+        return est, sd / math.sqrt(n)
+    return experiment
+
+
+@claim("attention-score-variance", derivations=("attention-score-variance",))
+def attention_scores_have_variance_d(ctx: Context) -> list:
+    """Var[q·k] = d for independent N(0, 1) entries (d = 16, 64, 256, 1024; 1,024 pairs
+    each, the unscaled scores of numeric.attention.attention_scores); foil: variance 1, as
+    if no 1/√d were needed. And the layer's default scores QKᵀ/√d have variance 1 at
+    d = 1024; foil: 1/d, the μP scale applied to uncorrelated q and k."""
+    from ..stats.assertions import Estimate
+    out = [Estimate(f"Var[q·k] at d = {d}", ctx.exact("attention-score-variance",
+                                                       "score_variance", d=d), 1.0,
+                    _score_experiment(d, 1024, 1.0), foil_name="1 (no scaling needed)")
+           for d in (16, 64, 256, 1024)]
+    out.append(Estimate("Var[q·k/√d] at d = 1024 (the layer's scores)",
+                        ctx.exact("attention-score-variance", "scaled_variance"), 1 / 1024,
+                        _score_experiment(1024, 1024, None), foil_name="1/d scale"))
+    return out
