@@ -67,6 +67,7 @@ SECTIONS: dict[int, str] = {
     11: "Pre-processing",
     12: "Attention and the Transformer block",
     13: "Optimisers beyond the seeds",
+    14: "Signal propagation in wide random networks",
     15: "Statistical power and scale",
 }
 
@@ -220,6 +221,9 @@ ROWS: tuple[Row, ...] = (
     # 13.
     Row('adam-step-bound', 13, D | C, 'Kingma & Ba 2015, §2.1',
         'The largest Adam step |m̂_t|/√v̂_t over all gradient sequences'),
+    # 14.
+    Row('meanfield-length', 14, D | C, 'Poole et al. 2016, §2 (eq. 3)',
+        'Mean-field length map q_{l+1} = σ_w² E[φ(√q_l z)²] + σ_b² and its fixed point q*'),
     # 15.
     Row('paired-design', 15, D | C, 'common random numbers (Law and Kelton 2000, §11.2)',
         'Paired designs: n_paired/n_unpaired = Var(f − g)/(Var f + Var g)'),

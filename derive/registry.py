@@ -21,7 +21,7 @@ from .core import Derivation
 TOPICS = (
     "softmax", "backprop", "normalization", "dropout", "moments", "initialization",
     "activations", "optimizers", "optimizers_modern", "regularization", "model_size",
-    "preprocessing", "attention", "power",
+    "preprocessing", "attention", "meanfield", "power",
 )
 
 
