@@ -369,3 +369,142 @@ def attention_score_variance(d: Derivation) -> None:
                  lambda **kw: _enumerate_moment(4, *rademacher, True, 2)
                  - _enumerate_moment(4, *rademacher, True, 1) ** 2,
                  at={dim: 4, mu4: 1}, rtol=1e-12, atol=1e-12)
+
+
+# ---- label-smoothing ----------------------------------------------------------------------
+def _np_smoothed_ce(z, c: int, eps: float):
+    """Float64 cross-entropy of logits z against (1 − ε)·onehot(c) + ε/K (SciPy)."""
+    import numpy as np
+    from scipy import special
+
+    K = z.size
+    y = np.full(K, eps / K)
+    y[c] += 1 - eps
+    return float(-(y * special.log_softmax(z)).sum())
+
+
+def _np_best_gap(K: int, eps: float) -> float:
+    """The minimising gap of the smoothed loss over logits (Δ, 0, …, 0), by
+    scipy.optimize.minimize_scalar (Brent): the cross-check's independent reference."""
+    import numpy as np
+    from scipy import optimize
+
+    def loss(gap):
+        z = np.zeros(K)
+        z[0] = gap
+        return _np_smoothed_ce(z, 0, eps)
+    return float(optimize.minimize_scalar(loss, bracket=(0.0, 5.0), tol=1e-12).x)
+
+
+@derivation("label-smoothing",
+            exports=("label_smoothing_target", "label_smoothing_gradient",
+                     "optimal_logit_gap"))
+def label_smoothing(d: Derivation) -> None:
+    """Label smoothing (Szegedy et al. 2016 §7): targets y = (1 − ε)·onehot + ε/K over K
+    classes. They sum to 1, so the cross-entropy gradient in the logits is p − y
+    (softmax-ce-gradient); the kernel is
+    ``label_smoothing_gradient(p, y, eps, K) = p − (1 − ε)y − ε/K`` with y the one-hot
+    entry. With the wrong-class logits equal (the minimiser is symmetric in them) the loss
+    is minimised at the finite logit gap Δ* = log(1 + K(1 − ε)/ε) (K = 10, ε = 0.1:
+    log 91 = 4.5108595065); with one-hot targets (ε = 0) the gradient p_c − 1 < 0 never
+    vanishes and the gap grows without bound.
+    """
+    gap = d.symbol("Delta", real=True)
+    K = d.symbol("K", positive=True)
+    eps = d.symbol("varepsilon", positive=True)
+    d.assume("K ≥ 2 classes, 0 < ε < 1; the true class is c")
+    d.assume("for the optimal gap: the K − 1 wrong-class logits are equal (the loss is "
+             "symmetric in them and convex, so its minimiser is symmetric) and the logits "
+             "are (Δ, 0, …, 0) up to a common shift, which softmax ignores")
+    d.convention("ε is the smoothing weight spread uniformly: y_c = 1 − ε + ε/K and "
+                 "y_k = ε/K for k ≠ c (Szegedy et al. 2016 §7 with u(k) = 1/K)")
+
+    def target_sum(m):
+        return (1 - eps + eps / m) + (m - 1) * eps / m, sp.Integer(1)
+
+    d.prove_for_sizes("the targets sum to 1", sp.Eq(shown(r"\sum_k y_k"), 1), target_sum,
+                      sizes=(2, 3, 4, 10),
+                      why="(1 − ε + ε/K) + (K − 1)·ε/K = 1")
+
+    def gradient_family(m):
+        zs = sp.symbols(f"z_1:{m + 1}", real=True)
+        S = sum(sp.exp(v) for v in zs)
+        p = [sp.exp(v) / S for v in zs]
+        y = [1 - eps + eps / m] + [eps / m] * (m - 1)
+        L = -sum(yk * sp.log(pk) for yk, pk in zip(y, p))
+        return (sp.Matrix([sp.diff(L, v) for v in zs]),
+                sp.Matrix([pk - yk for pk, yk in zip(p, y)]))
+
+    d.prove_for_sizes("the gradient is p − y", sp.Eq(shown(r"\nabla_z L"),
+                      shown("p - y")), gradient_family, sizes=(2, 3, 4),
+                      why="SymPy differentiates the smoothed cross-entropy of softmax(z) "
+                      "(class 1 true); softmax-ce-gradient with Σ_k y_k = 1")
+    p, y = d.symbol("p", positive=True), d.symbol("y", nonnegative=True)
+    d.define("the smoothed target", (1 - eps) * y + eps / K,
+             "y is the one-hot entry (1 for the true class, 0 otherwise)",
+             lhs=shown(r"y^{LS}"))
+    d.conclude("label_smoothing_target", (1 - eps) * y + eps / K, [y, eps, K],
+               "elementwise kernel")
+    d.define("its gradient entry", p - ((1 - eps) * y + eps / K),
+             "p − y^{LS} from the step above", lhs=shown(r"\partial L/\partial z_k"))
+    d.rewrite("expand", p - (1 - eps) * y - eps / K, "")
+    d.conclude("label_smoothing_gradient", p - (1 - eps) * y - eps / K, [p, y, eps, K],
+               "elementwise kernel (divide by the batch size for a mean loss)")
+
+    yc = 1 - eps + eps / K
+    pc = sp.exp(gap) / (sp.exp(gap) + K - 1)
+    d.define("the loss at logits (Δ, 0, …, 0)",
+             -yc * sp.log(pc) - (K - 1) * (eps / K) * sp.log(1 / (sp.exp(gap) + K - 1)),
+             "p_c = e^Δ/(e^Δ + K − 1) and each wrong class has p_k = 1/(e^Δ + K − 1)",
+             lhs=shown(r"L(\Delta)"))
+    d.apply("differentiate in Δ", lambda e: sp.diff(e, gap), "by SymPy",
+            lhs=shown(r"L'(\Delta)"))
+    d.rewrite("it is p_c − y_c", pc - yc, "the gradient entry of the true class")
+    d.apply("differentiate again", lambda e: sp.diff(e, gap), "by SymPy",
+            lhs=shown(r"L''(\Delta)"))
+    d.rewrite("p_c(1 − p_c)", (K - 1) * sp.exp(gap) / (sp.exp(gap) + K - 1) ** 2,
+              "the sigmoid-like derivative of p_c")
+    j = sp.Symbol("j", nonnegative=True)
+    d.prove_true("L is strictly convex in Δ",
+                 sp.Gt(((K - 1) * sp.exp(gap) / (sp.exp(gap) + K - 1) ** 2).subs(K, 2 + j), 0),
+                 "K − 1 ≥ 1 and e^Δ > 0 (written K = 2 + j, j ≥ 0): the stationary point "
+                 "is the unique minimum", shown=sp.Gt(shown(r"L''(\Delta)"), 0))
+    best = sp.log(1 + K * (1 - eps) / eps)
+    d.prove("L′ vanishes at Δ* = log(1 + K(1 − ε)/ε)", (pc - yc).subs(gap, best),
+            sp.Integer(0), "e^{Δ*} = (K(1 − ε) + ε)/ε, so p_c = (K(1 − ε) + ε)/K = y_c")
+    d.define("the optimal logit gap", best, "the unique zero of L′", lhs=shown(r"\Delta^*"))
+    d.conclude("optimal_logit_gap", best, [K, eps], kernel=False, lhs=shown(r"\Delta^*"),
+               why="finite for every ε > 0")
+    at10 = best.subs({K: 10, eps: sp.Rational(1, 10)})
+    d.prove("at K = 10, ε = 0.1", at10, sp.log(91), "1 + 10·0.9/0.1 = 91")
+    val = sp.Float(sp.N(sp.log(91), 40), 30)
+    d.prove_true("numerically", abs(sp.log(91) - val) < sp.Float(10) ** -28,
+                 "evaluated at 40 digits", shown=sp.Eq(shown(r"\Delta^*_{K=10,\ \varepsilon=0.1}",
+                                                             "Δ*(K = 10, ε = 0.1)"), val))
+    d.define("towards one-hot targets", best, "the optimal gap as ε shrinks",
+             lhs=shown(r"\Delta^*"))
+    d.apply("ε → 0⁺", lambda e: sp.limit(e, eps, 0, "+"), "limit by SymPy",
+            lhs=sp.Limit(shown(r"\Delta^*"), eps, 0, "+"))
+    d.note("one-hot targets", "at ε = 0, L′ = p_c − 1 < 0 for every finite Δ: no finite "
+           "minimiser, gradient descent keeps widening the gap (the over-confidence that "
+           "label smoothing removes)")
+
+    for k_val in (3, 10):
+        d.crosscheck(f"Δ* at K = {k_val} against scipy.optimize.minimize_scalar of the "
+                     "float64 smoothed cross-entropy", best,
+                     lambda k_val=k_val, **kw: _np_best_gap(k_val, kw["varepsilon"]),
+                     at={K: k_val, eps: (0.02, 0.5)}, rtol=1e-6, atol=1e-6)
+    zs = sp.symbols("z_1:5", real=True)
+    S = sum(sp.exp(v) for v in zs)
+    onehot = [1, 0, 0, 0]
+    grad = sp.Matrix([sp.exp(v) / S - (1 - eps) * o - eps / 4 for v, o in zip(zs, onehot)])
+
+    def point(kw):
+        import numpy as np
+        return np.array([kw[f"z_{i}"] for i in range(1, 5)])
+
+    d.crosscheck_numeric_gradient(
+        "the kernel form p − (1 − ε)y − ε/K (K = 4) against central differences of the "
+        "smoothed cross-entropy (SciPy log_softmax)", grad,
+        loss=lambda z, kw: _np_smoothed_ce(z, 0, kw["varepsilon"]), point=point,
+        at={**{v: (-3.0, 3.0) for v in zs}, eps: (0.0, 0.5)}, rtol=1e-6, atol=1e-9)

@@ -218,6 +218,9 @@ ROWS: tuple[Row, ...] = (
         'like d'),
     Row('attention-backward', 12, D | K | C, 'Vaswani et al. 2017 §3.2.1 (eq. 1)',
         'Attention backward: dV = PᵀdO, dS = P ⊙ (dP − rowsum(dP ⊙ P)), dQ = dS K/√d'),
+    Row('label-smoothing', 12, D | K, 'Szegedy et al. 2016 §7',
+        'Label smoothing: gradient p − y; the loss is minimised at the finite logit gap '
+        'log(1 + K(1 − ε)/ε)'),
     # 13.
     Row('adam-step-bound', 13, D | C, 'Kingma & Ba 2015, §2.1',
         'The largest Adam step |m̂_t|/√v̂_t over all gradient sequences'),

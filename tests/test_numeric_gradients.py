@@ -291,6 +291,15 @@ KERNEL_CHECKS = {
     # attention: the dS kernel is the softmax VJP of each score row (attention-backward)
     "attention_scores_backward": _vjp(_softmax, lambda z, u: K.attention_scores_backward(
         _softmax(z), u, (u * _softmax(z)).sum(1, keepdims=True))),
+    # label smoothing: target (1 − ε)y + ε/K, and its gradient p − target (eps 0.1, K = 5)
+    "label_smoothing_target": lambda rng: _close(
+        K.label_smoothing_target(np.eye(5)[1], 0.1, 5), 0.9 * np.eye(5)[1] + 0.02),
+    "label_smoothing_gradient": lambda rng: _vjp(
+        lambda z: -(K.label_smoothing_target(np.eye(5)[[1, 3, 0, 2, 4, 1]], 0.1, 5)
+                    * sps.log_softmax(z, axis=1)).sum(1, keepdims=True).repeat(5, 1) / 5,
+        lambda z, u: K.label_smoothing_gradient(
+            _softmax(z), np.eye(5)[[1, 3, 0, 2, 4, 1]], 0.1, 5) * u.mean(1, keepdims=True),
+        shape=(6, 5))(rng),
     # alpha dropout: forward against the mixture form a·(m x + (1 − m)α′) + b written out
     # with torch's a, b (α′ = selu(−∞)); backward = the derivative of the forward in x
     "alpha_dropout_forward": _alpha_dropout_forward_check,

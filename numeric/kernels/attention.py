@@ -3,9 +3,10 @@
 # `nnmath codegen --check` fails when this file is stale.
 # derivation                   fingerprint       kernels
 #   attention-backward           7b7b1ce77444ea15  attention_scores_backward
+#   label-smoothing              b27c06af6320882d  label_smoothing_target, label_smoothing_gradient
 import numpy
 
-__all__ = ['attention_scores_backward']
+__all__ = ['attention_scores_backward', 'label_smoothing_target', 'label_smoothing_gradient']
 
 
 def attention_scores_backward(p, g, p_dot_g, out=None):
@@ -28,4 +29,47 @@ def attention_scores_backward(p, g, p_dot_g, out=None):
         return out
     numpy.add(g, -p_dot_g, out=out)
     numpy.multiply(out, p, out=out)
+    return out
+
+
+def label_smoothing_target(y, varepsilon, K, out=None):
+    """elementwise kernel
+
+    label_smoothing_target(y, varepsilon, K) = y*(1 - varepsilon) + varepsilon/K
+
+    Convention: ε is the smoothing weight spread uniformly: y_c = 1 − ε + ε/K and y_k =
+        ε/K for k ≠ c (Szegedy et al. 2016 §7 with u(k) = 1/K)
+
+    Derivation: label-smoothing (Szegedy et al. 2016 §7); `nnmath show label-smoothing`.
+    """
+    col0 = 1 - varepsilon
+    col1 = varepsilon/K
+    if out is None:
+        return numpy.add(col1, col0*y, out=out)
+    numpy.multiply(y, col0, out=out)
+    numpy.add(out, col1, out=out)
+    return out
+
+
+def label_smoothing_gradient(p, y, varepsilon, K, out=None):
+    """elementwise kernel (divide by the batch size for a mean loss)
+
+    label_smoothing_gradient(p, y, varepsilon, K) = p - y*(1 - varepsilon) -
+        varepsilon/K
+
+    Convention: ε is the smoothing weight spread uniformly: y_c = 1 − ε + ε/K and y_k =
+        ε/K for k ≠ c (Szegedy et al. 2016 §7 with u(k) = 1/K)
+
+    Derivation: label-smoothing (Szegedy et al. 2016 §7); `nnmath show label-smoothing`.
+    """
+    col0 = varepsilon - 1
+    col1 = -varepsilon/K
+    if out is None:
+        return numpy.add(col1, col0*y + p, out=out)
+    if numpy.may_share_memory(out, p):  # evaluate with temporaries, then store
+        out[...] = numpy.add(col1, col0*y + p, out=out)
+        return out
+    numpy.multiply(y, col0, out=out)
+    numpy.add(out, p, out=out)
+    numpy.add(out, col1, out=out)
     return out
