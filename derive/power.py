@@ -92,16 +92,17 @@ def paired_design(d: Derivation) -> None:
     d.apply("integrate", lambda e: e.doit(), "by SymPy", lhs=En(sp.Symbol("ReLU(z)^4")))
     d.rewrite("3/2", sp.Rational(3, 2), "half of E[z⁴] = 3", lhs=En(sp.Symbol("ReLU(z)^4")))
     ex = {Vf: 3 - 1, Vg: 4 * m4_half - 1, C: 2 * m4_half - 1}
-    d.define("example: V_f, V_g, C", sp.Matrix([ex[Vf], ex[Vg], ex[C]]),
-             "Var z² = E z⁴ − 1 = 2; Var g = 4E[ReLU⁴] − 1; Cov = E[2z²ReLU(z)²] − 1 = "
-             "2E[ReLU⁴] − 1", lhs=sp.Matrix([Vf, Vg, C]))
+    d.apply("example: V_f, V_g, C", lambda _: sp.Matrix([ex[Vf], ex[Vg], ex[C]]),
+            "Var z² = E z⁴ − 1 = 2; Var g = 4E[ReLU⁴] − 1; Cov = E[2z²ReLU(z)²] − 1 = "
+            "2E[ReLU⁴] − 1", lhs=sp.Matrix([Vf, Vg, C]))
     d.rewrite("values", sp.Matrix([2, 5, 2]), "", lhs=sp.Matrix([Vf, Vg, C]))
     ex_var = var_d.subs(ex)
-    d.define("example: Var(f − g)", ex_var, "var_difference at the example", lhs=Var(D))
+    d.apply("example: Var(f − g)", lambda _: ex_var, "var_difference at the example",
+            lhs=Var(D))
     d.rewrite("= 3", sp.Integer(3), "f − g = z² − 2ReLU(z)² = −z²·sign(z), so it is also "
               "E[z⁴] = 3", lhs=Var(D))
     ex_ratio = ratio.subs(ex)
-    d.define("example: ratio", ex_ratio, "", lhs=ratio_lhs)
+    d.apply("example: ratio", lambda _: ex_ratio, "the ratio at the example", lhs=ratio_lhs)
     d.rewrite("= 3/7", sp.Rational(3, 7), "pairing saves 4/7 of the samples", lhs=ratio_lhs)
     d.values.update(example_var_difference=sp.Integer(3), example_var_sum=sp.Integer(7),
                     example_ratio=sp.Rational(3, 7))
@@ -192,9 +193,9 @@ def gelu_approx_bias(d: Derivation) -> None:
     var_g = m2_g - mean_gelu**2
     var_gt = m2_gt - (mean_gelu - bias_t)**2
     ratio = var_dt / (var_g + var_gt)
-    d.define("paired-design ratio for the tanh form", ratio,
+    d.apply("paired-design ratio for the tanh form", lambda _: ratio,
              "Var(f − g)/(Var f + Var g) (derivation paired-design)",
-             lhs=sp.Symbol("n_paired") / sp.Symbol("n_unpaired"))
+            lhs=sp.Symbol("n_paired") / sp.Symbol("n_unpaired"))
     d.prove_true("pairing needs over 10⁷ times fewer samples", ratio < sp.Rational(1, 10**7),
                  f"ratio = {sp.N(ratio, 4)}")
     d.values.update(mean_gelu=mean_gelu, bias_tanh=bias_t, bias_sigmoid=bias_s,
@@ -258,18 +259,20 @@ def control_variates(d: Derivation) -> None:
     d.values["controlled_variance"] = controlled
     d.apply("∂/∂β", lambda e: sp.diff(e, beta), "by SymPy", lhs=sp.Derivative(Var(Y), beta))
     b_star = sp.solve(sp.Eq(d.current, 0), beta)[0]
-    d.define("stationary point", b_star, "solved for β by SymPy", lhs=sp.Symbol("beta^*"))
+    d.apply("stationary point", lambda _: b_star, "∂/∂β = 0 solved for β by SymPy",
+            lhs=sp.Symbol("beta^*"))
     d.rewrite("C/V_c", C / Vc, "", lhs=sp.Symbol("beta^*"))
     d.conclude("beta_star", C / Vc, [C, Vc], "", kernel=False, lhs=sp.Symbol("beta^*"))
     d.prove_true("a minimum", sp.diff(controlled, beta, 2) > 0,
                  "the second derivative 2V_c is positive", shown=2 * Vc > 0)
-    d.define("variance at β*", controlled.subs(beta, C / Vc), "", lhs=Var(Y))
+    d.apply("variance at β*", lambda _: controlled.subs(beta, C / Vc),
+            "β* substituted into step 1", lhs=Var(Y))
     opt = d.rewrite("V_f(1 − ρ²)", Vf * (1 - C**2 / (Vf * Vc)), "ρ² = C²/(V_f V_c)",
                     lhs=Var(Y))
     d.conclude("optimal_variance", opt, [Vf, Vc, C], "", kernel=False, lhs=Var(Y))
     vrf = sp.simplify(opt / Vf)
-    d.define("variance-reduction factor", vrf, "the sample size shrinks by this factor",
-             lhs=sp.Symbol("1 - rho^2"))
+    d.apply("variance-reduction factor", lambda _: vrf, "divided by V_f: the sample size "
+            "shrinks by this factor", lhs=sp.Symbol("1 - rho^2"))
     d.rewrite("1 − ρ²", 1 - C**2 / (Vf * Vc), "", lhs=sp.Symbol("1 - rho^2"))
     d.conclude("vrf", 1 - C**2 / (Vf * Vc), [Vf, Vc, C], "", kernel=False,
                lhs=sp.Symbol("1 - rho^2"))
@@ -279,12 +282,13 @@ def control_variates(d: Derivation) -> None:
     d.assume("examples: z ~ N(0, 1)")
     m2, m4 = _half_line(z**2, z), _half_line(z**4, z)  # E[ReLU²] = 1/2, E[ReLU⁴] = 3/2
     ex = {Vf: m4 - m2**2, Vc: sp.Integer(2), C: m4 - m2 * 1}
-    d.define("f = ReLU(z)², c = z²: V_f, V_c, C", sp.Matrix([ex[Vf], ex[Vc], ex[C]]),
-             "E[ReLU²] = 1/2, E[ReLU⁴] = E[ReLU(z)²z²] = 3/2 (half-line integrals by "
-             "SymPy), Var z² = 2", lhs=sp.Matrix([Vf, Vc, C]))
+    d.apply("f = ReLU(z)², c = z²: V_f, V_c, C", lambda _: sp.Matrix([ex[Vf], ex[Vc], ex[C]]),
+            "E[ReLU²] = 1/2, E[ReLU⁴] = E[ReLU(z)²z²] = 3/2 (half-line integrals by "
+            "SymPy), Var z² = 2", lhs=sp.Matrix([Vf, Vc, C]))
     d.rewrite("values", sp.Matrix([sp.Rational(5, 4), 2, 1]), "", lhs=sp.Matrix([Vf, Vc, C]))
-    d.define("β* and 1 − ρ²", sp.Matrix([(C / Vc).subs(ex), (1 - C**2 / (Vf * Vc)).subs(ex)]),
-             "", lhs=sp.Matrix([sp.Symbol("beta^*"), sp.Symbol("1 - rho^2")]))
+    d.apply("β* and 1 − ρ²",
+            lambda _: sp.Matrix([(C / Vc).subs(ex), (1 - C**2 / (Vf * Vc)).subs(ex)]),
+            "", lhs=sp.Matrix([sp.Symbol("beta^*"), sp.Symbol("1 - rho^2")]))
     d.rewrite("1/2 and 3/5", sp.Matrix([sp.Rational(1, 2), sp.Rational(3, 5)]), "",
               lhs=sp.Matrix([sp.Symbol("beta^*"), sp.Symbol("1 - rho^2")]))
     d.values.update(relu2_mean=m2, relu2_var=ex[Vf], relu2_beta=sp.Rational(1, 2),
@@ -301,9 +305,9 @@ def control_variates(d: Derivation) -> None:
         why="numerical integration, verified by a second run on halved cells")
     ex2 = {Vf: b["var_gelu"], Vc: m2 - relu_mean**2, C: cross - b["mean_gelu"] * relu_mean}
     vrf2 = (1 - C**2 / (Vf * Vc)).subs(ex2)
-    d.define("f = GELU(z), c = ReLU(z): 1 − ρ²", vrf2,
+    d.apply("f = GELU(z), c = ReLU(z): 1 − ρ²", lambda _: vrf2,
              "V_f from gelu-approx-bias, V_c = 1/2 − 1/(2π), C = E[GELU·ReLU] − "
-             "E[GELU]E[ReLU]", lhs=sp.Symbol("1 - rho^2"))
+            "E[GELU]E[ReLU]", lhs=sp.Symbol("1 - rho^2"))
     d.prove_true("the control removes over 90% of the variance", vrf2 < sp.Rational(1, 10),
                  f"1 − ρ² = {sp.N(vrf2, 4)}")
     d.values.update(gelu_mean=b["mean_gelu"], gelu_var=b["var_gelu"], relu_mean=relu_mean,
