@@ -222,6 +222,8 @@ ROWS: tuple[Row, ...] = (
         'Label smoothing: gradient p − y; the loss is minimised at the finite logit gap '
         'log(1 + K(1 − ε)/ε)'),
     # 13.
+    Row('adamw-vs-l2', 13, D | K | C, 'Loshchilov & Hutter 2019, §2 and Algorithm 2',
+        'AdamW vs Adam with L2: decoupled weight decay is not an L2 penalty under Adam'),
     Row('adam-step-bound', 13, D | C, 'Kingma & Ba 2015, §2.1',
         'The largest Adam step |m̂_t|/√v̂_t over all gradient sequences'),
     # 14.

@@ -17,6 +17,10 @@ from .core import Derivation
 from .registry import derivation
 
 _THETA = sp.IndexedBase("theta")  # displayed left-hand sides only
+
+
+def _T():
+    return sp.Symbol("t", integer=True, positive=True)
 _B1, _B2 = sp.Rational(9, 10), sp.Rational(999, 1000)  # Adam's defaults (Kingma & Ba §2)
 
 
@@ -192,3 +196,140 @@ def adam_step_bound(d: Derivation) -> None:
 
     d.crosscheck("no random sequence (20,000, heavy-tailed) exceeds B_6: max ratio/B_6 ≤ 1",
                  sp.Integer(1), numpy_random_max, at={beta1: (0.5, 0.95), beta2: (0.9, 0.9999)})
+
+
+# ---------------------------------------------------------------------------------------
+@derivation("adamw-vs-l2",
+            exports=("sgd_l2_update", "l2_coupled_gradient", "adam_l2_step", "adamw_step",
+                     "one_step_difference", "first_step_l2", "first_step_adamw",
+                     "steady_state_decay"))
+def adamw_vs_l2(d: Derivation) -> None:
+    """Weight decay is an L2 penalty for SGD and not for Adam (Loshchilov & Hutter 2019).
+
+    SGD on J + (λ/2)‖θ‖²: θ ← θ − η(g + λθ) = (1 − ηλ)θ − ηg, weight decay at rate ηλ.
+    Adam with the L2 gradient g + λθ fed into m and v ("Adam with weight_decay" in torch's
+    Adam): the decay term is divided by √v̂ + ε like the gradient, so coordinate i decays by
+    about ηλθ_i/(√v̂_i + ε), unequal across coordinates. AdamW: θ ← θ − η(m̂/(√v̂ + ε) + λθ),
+    every coordinate decays by ηλθ_i. The exact one-step difference is derived; at the first
+    step (ε = 0) the L2 step is −η·sign(g + λθ), in which the decay all but disappears."""
+    g, theta, m = d.symbols("g theta m", real=True)
+    v = d.symbol("v", nonnegative=True)
+    eta, lam, eps, beta1, beta2 = d.symbols("eta lambda eps beta1 beta2", positive=True)
+    t = d.symbol("t", integer=True, positive=True)
+    c = d.symbol("c", real=True)
+    d.assume("0 < β₁, β₂ < 1; λ > 0 the weight-decay coefficient; m, v the moments before "
+             "step t (m_0 = v_0 = 0); g = ∇J(θ) of the unpenalised loss J")
+    d.convention("AdamW's decay is multiplied by the learning rate η, as in torch.optim.AdamW "
+                 "and optax.adamw: θ ← θ − η(m̂/(√v̂ + ε) + λθ). Loshchilov & Hutter's "
+                 "Algorithm 2 multiplies it by the schedule factor η_t only (their α "
+                 "scales the Adam part alone): their λ is torch's η·λ at η_t = 1")
+    d.convention("every step is the signed increment Δθ ADDED to θ; ε outside the root")
+
+    # SGD
+    d.define("SGD on J + (λ/2)‖θ‖² (l2-gradient)", theta - eta * (g + lam * theta),
+             lhs=_THETA[_T()], why="the penalty's gradient is λθ")
+    d.rewrite("weight decay at rate ηλ", (1 - eta * lam) * theta - eta * g,
+              why="the same update as shrinking θ by 1 − ηλ, then the plain gradient step")
+    d.conclude("sgd_l2_update", (1 - eta * lam) * theta - eta * g, [theta, g, eta, lam],
+               kernel=False, why="for SGD, L2 penalty and weight decay are one rule")
+
+    def adam_inc(m_, v_, e_=eps):
+        return -eta * (m_ / (1 - beta1**t)) / (sp.sqrt(v_ / (1 - beta2**t)) + e_)
+
+    # Adam with L2
+    d.define("the L2 gradient", g + lam * theta, lhs=sp.Symbol("g_{L2}"))
+    d.conclude("l2_coupled_gradient", g + lam * theta, [g, theta, lam],
+               why="the gradient of J + (λ/2)‖θ‖² that coupled (L2) Adam feeds into m and v")
+    gl2 = g + lam * theta
+    m_l2 = beta1 * m + (1 - beta1) * gl2
+    v_l2 = beta2 * v + (1 - beta2) * gl2**2
+    l2_step = adam_inc(m_l2, v_l2)
+    d.define("Adam with L2: one step from (m, v)", l2_step, lhs=sp.Symbol(r"\Delta_{L2}"),
+             why="m and v are updated with g + λθ, then Adam's bias-corrected step")
+    d.conclude("adam_l2_step", l2_step, [m, v, g, theta, t, eta, lam, beta1, beta2, eps],
+               kernel=False, lhs=sp.Symbol(r"\Delta_{L2}"))
+    # AdamW
+    m_w = beta1 * m + (1 - beta1) * g
+    v_w = beta2 * v + (1 - beta2) * g**2
+    d.define("AdamW: one step from (m, v)", adam_inc(m_w, v_w) - eta * lam * theta,
+             lhs=sp.Symbol(r"\Delta_{W}"), why="m and v see g only; the decay −ηλθ is added "
+                                                "outside the adaptive scaling")
+    mm, vv = d.symbol("m_new", real=True), d.symbol("v_new", real=True)
+    kernel = adam_inc(mm, vv) - eta * lam * theta
+    d.define("in terms of the updated moments m_new, v_new", kernel,
+             lhs=sp.Symbol(r"\Delta_{W}"),
+             why="m_new = β₁m + (1 − β₁)g, v_new = β₂v + (1 − β₂)g² (adam's kernels)")
+    d.prove("with m_new, v_new substituted it is the step above",
+            kernel.subs({mm: m_w, vv: v_w}), adam_inc(m_w, v_w) - eta * lam * theta)
+    d.conclude("adamw_step", kernel, [mm, vv, theta, t, eta, beta1, beta2, eps, lam],
+               lhs=sp.Symbol(r"\Delta_{W}"),
+               why="AdamW increment −η(m̂/(√v̂ + ε) + λθ) from the updated moments, ADDED to θ")
+    diff = l2_step - (adam_inc(m_w, v_w) - eta * lam * theta)
+    d.define("the exact one-step difference Δ_L2 − Δ_W", diff,
+             lhs=sp.Symbol(r"\Delta_{L2}") - sp.Symbol(r"\Delta_{W}"))
+    d.conclude("one_step_difference", diff,
+               [m, v, g, theta, t, eta, lam, beta1, beta2, eps], kernel=False,
+               lhs=sp.Symbol(r"\Delta_{L2}") - sp.Symbol(r"\Delta_{W}"),
+               why="zero only on a measure-zero set: the two rules differ in general")
+
+    # the first step, ε = 0
+    first_l2 = l2_step.subs({m: 0, v: 0, t: 1, eps: 0})
+    d.define("first step of Adam with L2 (m = v = 0, t = 1, ε = 0)", first_l2,
+             lhs=sp.Symbol(r"\Delta_{L2,1}"))
+    d.rewrite("the step is ±η, whatever λ", -eta * sp.sign(g + lam * theta),
+              why="m̂_1 = g + λθ and √v̂_1 = |g + λθ|")
+    first_w = (adam_inc(m_w, v_w) - eta * lam * theta).subs({m: 0, v: 0, t: 1, eps: 0})
+    d.define("first step of AdamW (ε = 0)", first_w, lhs=sp.Symbol(r"\Delta_{W,1}"))
+    d.rewrite("the Adam step plus the full decay", -eta * sp.sign(g) - eta * lam * theta)
+    d.values.update(first_step_l2=-eta * sp.sign(g + lam * theta),
+                    first_step_adamw=-eta * sp.sign(g) - eta * lam * theta)
+    wit = {g: 1, theta: 1, lam: sp.Rational(1, 10), eta: sp.Rational(1, 100)}
+    d.prove("example g = θ = 1, λ = 0.1, η = 0.01: L2 step − AdamW step",
+            (-eta * sp.sign(g + lam * theta) + eta * sp.sign(g) + eta * lam * theta).subs(wit),
+            sp.Rational(1, 1000), why="= ηλθ: under L2 the decay vanished into the sign")
+
+    # steady state: the EMA of g + λθ with θ constant is the EMA of g plus λθ
+    def debiased(n):
+        gs = sp.symbols(f"g_1:{n + 1}", real=True)
+        m1, _ = _adam_moments([x + c for x in gs], beta1, beta2)
+        m0, _ = _adam_moments(gs, beta1, beta2)
+        return sp.cancel(m1 / (1 - beta1**n)), sp.cancel(m0 / (1 - beta1**n) + c)
+
+    d.prove_for_sizes("a constant added to every gradient adds itself to m̂",
+                      sp.Eq(sp.Symbol(r"\hat{m}[g + c]"), sp.Symbol(r"\hat{m}[g]") + c),
+                      debiased, sizes=(1, 2, 3, 4),
+                      why="the EMA is linear and its debiased weights sum to 1 "
+                          "(ema-bias-correction); here c = λθ with θ nearly constant over "
+                          "the averaging window")
+    mhat, vhat = d.symbol(r"\hat{m}", real=True), d.symbol(r"\hat{v}", positive=True)
+    d.define("Adam-L2 step when m̂ holds λθ and |λθ| much smaller than |g| (v̂ ≈ v̂ of g)",
+             -eta * (mhat + lam * theta) / (sp.sqrt(vhat) + eps), lhs=sp.Symbol(r"\Delta_{L2}"))
+    d.rewrite("split: the Adam step and an adaptive decay",
+              -eta * mhat / (sp.sqrt(vhat) + eps) - eta * lam * theta / (sp.sqrt(vhat) + eps))
+    d.values["steady_state_decay"] = eta * lam * theta / (sp.sqrt(vhat) + eps)
+    d.note("unequal decay", "coordinate i loses ηλθ_i/(√v̂_i + ε) per step under L2 — weights "
+           "with large gradients (large v̂_i) are hardly decayed, those with small gradients "
+           "strongly — where AdamW removes ηλθ_i from every coordinate")
+
+    def numpy_adamw(beta1, beta2, eta, eps, theta, **kw):
+        import numpy as np  # torch.optim.AdamW's loop: p *= 1 − ηλ, then the Adam step
+        m_ = v_ = 0.0
+        p = theta
+        for k in range(1, 4):
+            gk = kw[f"g_{k}"]
+            m_ = beta1 * m_ + (1 - beta1) * gk
+            v_ = beta2 * v_ + (1 - beta2) * gk * gk
+            p = p * (1 - eta * kw["lambda"]) - eta * (m_ / (1 - beta1**k)) / (
+                np.sqrt(v_ / (1 - beta2**k)) + eps)
+        return p
+
+    gs = sp.symbols("g_1:4", real=True)
+    p_sym, m_s, v_s = theta, sp.Integer(0), sp.Integer(0)
+    for k, gk in enumerate(gs, start=1):
+        m_s, v_s = beta1 * m_s + (1 - beta1) * gk, beta2 * v_s + (1 - beta2) * gk**2
+        p_sym = p_sym + kernel.subs({mm: m_s, vv: v_s, t: k, theta: p_sym})
+    d.crosscheck("three AdamW steps from the kernel against torch's AdamW loop in float64",
+                 p_sym, numpy_adamw,
+                 at={beta1: (0.5, 0.95), beta2: (0.9, 0.999), eta: (1e-3, 0.1),
+                     eps: (1e-8, 1e-3), lam: (0.01, 0.5), theta: (-2.0, 2.0),
+                     **{x: (-3.0, 3.0) for x in gs}})

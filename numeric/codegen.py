@@ -37,6 +37,7 @@ This is the only module of ``numeric`` that imports SymPy or derive.
 from __future__ import annotations
 
 import inspect
+import keyword
 import pathlib
 import re
 import textwrap
@@ -52,6 +53,7 @@ KERNELS_DIR = pathlib.Path(__file__).resolve().parent / "kernels"
 # arguments are per-feature reductions, parameters or scalars, and may be hoisted.
 ELEMENTWISE = frozenset({
     "x", "z", "g", "xhat", "xc", "p", "y", "m", "v", "s", "d", "delta", "w", "u", "h",
+    "theta", "m_new", "v_new",
 })
 
 
@@ -122,7 +124,7 @@ def _sigmoid_rewrite(expr: Any) -> Any:
 
     def one_plus_exp(base: Any) -> Any:
         if isinstance(base, sp.Add) and len(base.args) == 2 and sp.S.One in base.args:
-            other = [t for t in base.args if t != sp.S.One][0]
+            other = next(t for t in base.args if t != sp.S.One)
             if isinstance(other, sp.exp):
                 return other.args[0]
         return None
@@ -375,7 +377,8 @@ def _inplace_body(body: list[str], expr: Any, element: set, args: list) -> list[
 # ---- one function, one file -------------------------------------------------------------
 
 def _plain(sym: sp.Symbol) -> sp.Symbol:
-    return sp.Symbol(sym.name)
+    """The argument without assumptions; a Python keyword (λ is ``lambda``) gets a ``_``."""
+    return sp.Symbol(sym.name + "_" if keyword.iskeyword(sym.name) else sym.name)
 
 
 def kernel_source(conclusion: Any, derivation: Any) -> str:

@@ -33,6 +33,7 @@ __all__ = [
     "Adadelta",
     "Adagrad",
     "Adam",
+    "AdamW",
     "Momentum",
     "Optimizer",
     "RMSProp",
@@ -145,19 +146,66 @@ class Adadelta(Optimizer):
 
 
 class Adam(Optimizer):
+    """Adam (Kingma & Ba 2015, Algorithm 1; catalog adam):
+
+        m ← β₁m + (1 − β₁)g,  v ← β₂v + (1 − β₂)g²,  θ ← θ − η·m̂/(√v̂ + ε),
+        m̂ = m/(1 − β₁^t),  v̂ = v/(1 − β₂^t).
+
+    ε is added OUTSIDE the square root of the bias-corrected v̂, as in torch.optim.Adam and
+    optax.adam (whose extra ``eps_root`` inside the root defaults to 0).
+    ``weight_decay`` λ is the COUPLED L2 form (torch.optim.Adam's weight_decay): the
+    gradient g + λθ (kernel l2_coupled_gradient) enters m and v, so the decay is rescaled
+    per coordinate by 1/(√v̂ + ε) — not weight decay; for that use ``AdamW``
+    (catalog adamw-vs-l2).
+    """
+
     def __init__(self, params, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999,
-                 eps: float = 1e-8):
+                 eps: float = 1e-8, weight_decay: float = 0.0):
         super().__init__(params, lr)
         for name, b in (("beta1", beta1), ("beta2", beta2)):
             if not 0 <= b < 1:
-                raise ValueError(f"Adam: {name} must be in [0, 1), got {b}")
+                raise ValueError(f"{type(self).__name__}: {name} must be in [0, 1), got {b}")
+        if not 0 <= eps < float("inf"):
+            raise ValueError(f"{type(self).__name__}: eps must be >= 0, got {eps}")
+        if not 0 <= weight_decay < float("inf"):
+            raise ValueError(f"{type(self).__name__}: weight_decay must be >= 0, got "
+                             f"{weight_decay}")
         self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
+        self.weight_decay = float(weight_decay)
 
-    def _update(self, key, p, g):
+    def _moments(self, key, g):
         m, v = self._zeros(key, "m"), self._zeros(key, "v")
         m[...] = K.adam_first_moment(m, g, self.beta1)
         v[...] = K.adam_second_moment(v, g, self.beta2)
+        return m, v
+
+    def _update(self, key, p, g):
+        if self.weight_decay:
+            g = K.l2_coupled_gradient(g, p, self.weight_decay)
+        m, v = self._moments(key, g)
         p += K.adam_step(m, v, self.t, self.lr, self.beta1, self.beta2, self.eps)
 
 
-OPTIMIZERS = {c.__name__: c for c in (SGD, Momentum, Adagrad, RMSProp, Adadelta, Adam)}
+class AdamW(Adam):
+    """AdamW, decoupled weight decay (Loshchilov & Hutter 2019; catalog adamw-vs-l2):
+
+        m ← β₁m + (1 − β₁)g,  v ← β₂v + (1 − β₂)g²   (g alone: no λθ in the moments)
+        θ ← θ + adamw_step(m, v, θ, t, η, β₁, β₂, ε, λ) = θ − η(m̂/(√v̂ + ε) + λθ).
+
+    Every coordinate decays by ηλθ per step: the decay is multiplied by the learning rate,
+    as in torch.optim.AdamW and optax.adamw (default λ = 0.01 as torch; optax uses 1e-4).
+    Loshchilov & Hutter's Algorithm 2 scales the decay by the schedule factor η_t instead of
+    by α. ε sits outside the root, as in Adam.
+    """
+
+    def __init__(self, params, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999,
+                 eps: float = 1e-8, weight_decay: float = 0.01):
+        super().__init__(params, lr, beta1, beta2, eps, weight_decay)
+
+    def _update(self, key, p, g):
+        m, v = self._moments(key, g)
+        p += K.adamw_step(m, v, p, self.t, self.lr, self.beta1, self.beta2, self.eps,
+                          self.weight_decay)
+
+
+OPTIMIZERS = {c.__name__: c for c in (SGD, Momentum, Adagrad, RMSProp, Adadelta, Adam, AdamW)}

@@ -236,6 +236,16 @@ OPTIM = ["momentum_ema_update", "heavy_ball_velocity", "adagrad_accumulate", "ad
          "rmsprop_accumulate", "rmsprop_step", "adadelta_accumulate_grad", "adadelta_step",
          "adadelta_accumulate_delta", "adam_first_moment", "adam_second_moment", "adam_step"]
 
+def _section13_optimiser_updates(rng):
+    """Kernels of catalog section 13 against torch's update rules written out."""
+    m, g, v, th = (rng.standard_normal(8) for _ in range(4))
+    v, t, lr, wd = v**2, 4, 0.01, 0.1
+    _close(K.l2_coupled_gradient(g, th, wd), g + wd * th)
+    mhat, vhat = m / (1 - 0.9**t), v / (1 - 0.999**t)  # torch.optim.AdamW: θ(1 − ηλ) − η…
+    _close(th + K.adamw_step(m, v, th, t, lr, 0.9, 0.999, 1e-8, wd),
+           th * (1 - lr * wd) - lr * mhat / (np.sqrt(vhat) + 1e-8))
+
+
 def _alpha_dropout_forward_check(rng):
     x, m, q = rng.standard_normal(50), (rng.random(50) < 0.8).astype(float), 0.8
     alpha_p = float(K.selu(np.array(-800.0)))  # −λα, the saturation value
@@ -307,6 +317,7 @@ KERNEL_CHECKS = {
     **{k: _forward_forms for k in FORWARD},
     **{k: _init_scales for k in INIT},
     **{k: _optimiser_updates for k in OPTIM},
+    **{k: _section13_optimiser_updates for k in ("l2_coupled_gradient", "adamw_step")},
 }
 
 

@@ -1,0 +1,114 @@
+"""Catalog section 13 and alpha dropout: numeric optimisers and layers against the derived
+rules, torch (skipped without it) and the stated conventions."""
+import numpy as np
+import pytest
+
+import derive
+from numeric import layers as L
+from numeric import optim
+
+
+def _quadratic_run(opt_cls, steps=200, **kw):
+    a = np.array([10.0, 0.1, 1.0])
+    theta = np.array([1.0, -2.0, 0.5])
+    opt = opt_cls({"theta": theta}, **kw)
+    start = 0.5 * np.sum(a * theta**2)
+    for _ in range(steps):
+        opt.step({"theta": a * theta})
+    return start, 0.5 * np.sum(a * theta**2), theta
+
+
+def test_adamw_decreases_a_quadratic():
+    start, end, _ = _quadratic_run(optim.AdamW, lr=0.05)
+    assert end < 0.01 * start
+
+
+def test_adamw_without_decay_is_adam():
+    *_, w = _quadratic_run(optim.AdamW, steps=30, lr=0.05, weight_decay=0.0)
+    *_, a = _quadratic_run(optim.Adam, steps=30, lr=0.05)
+    np.testing.assert_allclose(w, a, rtol=1e-14)  # the same rule, two kernels' rounding
+
+
+def test_adamw_decays_every_coordinate_by_eta_lambda():
+    """With zero gradient (m = v = 0, the Adam part is 0/ε = 0), AdamW shrinks θ by 1 − ηλ;
+    Adam's coupled weight_decay instead takes a ±η sign step (adamw-vs-l2, first step)."""
+    theta = np.array([3.0, -0.001, 1e4])
+    opt = optim.AdamW({"theta": theta}, lr=0.1, weight_decay=0.2, eps=1e-8)
+    opt.step({"theta": np.zeros(3)})
+    np.testing.assert_allclose(theta, np.array([3.0, -0.001, 1e4]) * (1 - 0.1 * 0.2),
+                               rtol=1e-15)
+    theta2 = np.array([3.0, -0.001, 1e4])
+    optim.Adam({"theta": theta2}, lr=0.1, weight_decay=0.2, eps=0.0).step(
+        {"theta": np.zeros(3)})
+    np.testing.assert_allclose(theta2, [3.0 - 0.1, -0.001 + 0.1, 1e4 - 0.1], rtol=1e-15)
+
+
+def test_adam_step_bound_value_shown_to_ten_digits():
+    d = derive.get("adam-step-bound")
+    assert abs(float(d.values["sup_at_defaults"]) - 7.2702918) < 1e-7
+    assert "7.270291799" in d.to_text()
+
+
+def test_alpha_dropout_constants():
+    d = derive.get("alpha-dropout")
+    assert abs(float(d.values["a_at_095"]) - 0.9548) < 1e-4
+    assert abs(float(d.values["b_at_095"]) - 0.0839) < 1e-4
+    text = d.to_text()
+    assert "0.95484447600" in text and "0.08393557219" in text
+
+
+def test_alpha_dropout_keeps_selu_moments_and_eval_is_identity():
+    rng = np.random.default_rng(3)
+    x = L.SELU().forward(rng.standard_normal((400, 500)), train=True)
+    layer = L.AlphaDropout(0.1, rng=rng)
+    y = layer.forward(x, train=True)
+    assert abs(y.mean()) < 0.01 and abs(y.var() - 1) < 0.02
+    assert layer.forward(x, train=False) is x
+    with pytest.raises(ValueError, match="DROPPING"):
+        L.AlphaDropout(1.0, rng=rng)
+
+
+# ---- against torch (optional) -----------------------------------------------------------
+def _torch():
+    return pytest.importorskip("torch", reason="PyTorch not installed")
+
+
+def _torch_run(torch_cls, ours, steps=20, **kw):
+    torch = _torch()
+    a = np.array([10.0, 0.1, 1.0])
+    theta = np.array([1.0, -2.0, 0.5])
+    tt = torch.tensor(theta.copy(), requires_grad=True)
+    topt = torch_cls([tt], **kw)
+    mine = ours({"theta": theta}, **{k: v for k, v in kw.items()})
+    for _ in range(steps):
+        topt.zero_grad()
+        (0.5 * (torch.tensor(a) * tt**2).sum()).backward()
+        topt.step()
+        mine.step({"theta": a * theta})
+    np.testing.assert_allclose(theta, tt.detach().numpy(), rtol=1e-12, atol=1e-14)
+
+
+def test_adamw_matches_torch():
+    torch = _torch()
+    _torch_run(torch.optim.AdamW, optim.AdamW, lr=0.05, weight_decay=0.1, eps=1e-8)
+
+
+def test_adam_coupled_weight_decay_matches_torch():
+    torch = _torch()
+    _torch_run(torch.optim.Adam, optim.Adam, lr=0.05, weight_decay=0.1, eps=1e-8)
+
+
+def test_alpha_dropout_matches_torch():
+    torch = _torch()
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 32))
+    layer = L.AlphaDropout(0.2, rng=rng)
+    y = layer.forward(x, train=True)
+    # torch's alpha_dropout with the same mask: a·(m x + (1 − m)α′) + b
+    p = 0.2
+    alpha_p = torch.nn.SELU()(torch.tensor(-1e3, dtype=torch.float64)).item()  # −λα
+    a = ((alpha_p**2 * p + 1) * (1 - p)) ** -0.5
+    b = -a * alpha_p * p
+    mask = layer.mask
+    np.testing.assert_allclose(y, a * (mask * x + (1 - mask) * alpha_p) + b, rtol=1e-13,
+                               atol=1e-15)
