@@ -373,16 +373,28 @@ def latex(prose: str, forms: Forms | None = None) -> str:
     out = []
     for k, part in enumerate(parts):
         if k % 2:
-            out.append("$" + math_span_latex(part, forms) + "$")
+            out.append(_inline(math_span_latex(part, forms)))
             continue
         for is_math, piece in _segments(part, forms):
             if is_math:
-                out.append("$" + math_latex(piece, forms) + "$")
+                out.append(_inline(math_latex(piece, forms)))
                 continue
             for code, bit in _code_spans(piece, forms):  # code names in typewriter
                 out.append(r"\texttt{" + escape_plain(bit).replace("\\_", "\\_\\allowbreak{}")
                            .replace(".", ".\\allowbreak{}") + "}" if code else escape_plain(bit))
     return "".join(out)
+
+
+def _inline(math: str) -> str:
+    """``$math$``, split at top-level ", " so that a long list can break between items."""
+    pieces, depth, start = [], 0, 0
+    for i, c in enumerate(math):
+        depth += {"{": 1, "}": -1, "(": 1, ")": -1}.get(c, 0)
+        if c == "," and depth == 0 and math[i + 1:i + 2] == " " and math[i - 1:i] != "\\":
+            pieces.append(math[start:i])
+            start = i + 1
+    pieces.append(math[start:])
+    return ", ".join("$" + p.strip() + "$" for p in pieces if p.strip())
 
 
 def text(prose: str, forms: Forms | None = None) -> str:
