@@ -1,5 +1,7 @@
 """The one statistics engine: designs (sample sizes), tests and their results, the
-assertion kinds claims return, the sampler, and the runner that splits one budget.
+assertion kinds claims return, the sampler, and the runner that splits one budget; the
+executor (chunked streams on threads, local processes or Dask, same bits on each), the
+paired and control-variate kinds (paired.py) and the progress line (progress.py).
 
 ``from proofs import stats; stats.n_for_z_test(...)`` keeps working: the design and
 result functions are re-exported here. The design entry point is
