@@ -94,12 +94,25 @@ from sympy.printing.pretty.stringpict import prettyForm  # noqa: E402
 from .notation import FUNCTIONS, Forms, forms_for, to_subscript  # noqa: E402
 
 
+def _positive_first(terms: list) -> list:
+    """Sum terms with the positive ones first (Y_i − μ, not −μ + Y_i), else as SymPy
+    orders them."""
+    def negative(t):
+        return t.could_extract_minus_sign() if hasattr(t, "could_extract_minus_sign") else False
+    if not terms or not negative(terms[0]):
+        return terms
+    return [t for t in terms if not negative(t)] + [t for t in terms if negative(t)]
+
+
 class NotationLatexPrinter(LatexPrinter):
     """SymPy's LaTeX printer with symbols and function names from the notation layer."""
 
     def __init__(self, forms: Forms, settings: dict | None = None):
         super().__init__(settings or {})
         self.forms = forms
+
+    def _as_ordered_terms(self, expr, order=None):
+        return _positive_first(super()._as_ordered_terms(expr, order))
 
     def _print_Symbol(self, expr, style="plain"):
         shown = self.forms.latex(expr.name)
@@ -147,6 +160,9 @@ class NotationPrettyPrinter(PrettyPrinter):
     def __init__(self, forms: Forms, settings: dict | None = None):
         super().__init__(settings or {})
         self.forms = forms
+
+    def _as_ordered_terms(self, expr, order=None):
+        return _positive_first(super()._as_ordered_terms(expr, order))
 
     def _print_Symbol(self, e, bold_name=False):
         shown = self.forms.text(e.name)

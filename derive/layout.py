@@ -66,7 +66,7 @@ def lines_of(expr: Any, room: int, d: Any = None) -> list[str] | None:
         lines: list[str] = []
         current: list[str] = []
         used = 0
-        for k, term in enumerate(sp.Add.make_args(expr)):
+        for k, term in enumerate(display._positive_first(list(expr.as_ordered_terms()))):
             w = width(term, d) + 3
             if w > room:  # a term wider than the line: break it on its own lines
                 inner = lines_of(term, room - 2, d) or [display.latex(term, d)]
