@@ -92,6 +92,10 @@ class Moments:
             return self
         n = self.n + other.n
         k = len(self.mean)
+        if k == 1:  # the same arithmetic as below, without the loops (the client's hot path)
+            d = other.mean[0] - self.mean[0]
+            return Moments(n, (self.mean[0] + d * other.n / n,),
+                           ((self.m2[0][0] + other.m2[0][0] + d * d * (self.n * other.n / n),),))
         delta = [other.mean[i] - self.mean[i] for i in range(k)]
         mean = tuple(self.mean[i] + delta[i] * other.n / n for i in range(k))
         w = self.n * other.n / n
