@@ -210,7 +210,7 @@ class ResidualBlock(Layer):
                       "fc1": self.fc1, "fc2": self.fc2}
 
     @property
-    def params(self) -> dict[str, np.ndarray]:  # type: ignore[override]
+    def params(self) -> dict[str, np.ndarray]:
         return {f"{n}.{k}": v for n, part in self.parts.items() for k, v in part.params.items()}
 
     @params.setter
@@ -219,7 +219,7 @@ class ResidualBlock(Layer):
             raise AttributeError("ResidualBlock.params is read from its parts")
 
     @property
-    def grads(self) -> dict[str, np.ndarray]:  # type: ignore[override]
+    def grads(self) -> dict[str, np.ndarray]:
         return {f"{n}.{k}": v for n, part in self.parts.items() for k, v in part.grads.items()}
 
     @grads.setter

@@ -88,3 +88,41 @@ def test_bad_arguments_are_refused_with_a_message():
         A.ResidualBlock(6, norm="middle", rng=rng)
     with pytest.raises(ValueError, match="features"):
         A.Attention(6, rng=rng).forward(np.zeros((3, 5)), train=True)
+
+
+# ---- nnmath train --model transformer ------------------------------------------------------
+def test_retrieval_task_needs_the_paired_value():
+    from numeric.train_transformer import retrieval_task
+    x, y = retrieval_task(200, keys=5, values=7, pairs=4, rng=np.random.default_rng(5))
+    assert x.shape == (200, 5, 13) and y.shape == (200,)
+    for xi, yi in zip(x, y):
+        key = xi[-1, :5].argmax()
+        match = [t for t in range(4) if xi[t, key] == 1]
+        assert len(match) == 1 and xi[match[0], 5 + yi] == 1  # the value paired with it
+
+
+def test_short_transformer_run_reaches_95_percent_and_is_reproducible():
+    from numeric.train_transformer import train
+    kw = dict(seed=3, steps=160, n_train=4000, n_test=500, progress=False)
+    r = train(**kw)
+    assert r.test_accuracy >= 0.95, r
+    again = train(**{**kw, "steps": 10})
+    assert train(**{**kw, "steps": 10}).final_loss == again.final_loss
+
+
+def test_without_attention_the_task_is_at_chance():
+    """depth 0 (embedding and read-out of the query token only): the query token alone
+    does not say which value is paired with its key, so held-out accuracy stays near 1/12."""
+    from numeric.train_transformer import train
+    r = train(seed=3, steps=160, depth=0, n_train=4000, n_test=500, progress=False)
+    assert r.test_accuracy < 0.3, r
+
+
+@pytest.mark.slow
+def test_cli_train_transformer_full_run_under_two_minutes(capsys):
+    from proofs.cli import main
+    assert main(["train", "--model", "transformer", "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    done = next(line for line in out.splitlines() if line.startswith("done:"))
+    assert float(done.split(" in ")[1].split(" s")[0]) < 120
+    assert float(done.rsplit("held-out ", 1)[1].rstrip("%")) >= 95

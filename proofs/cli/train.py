@@ -1,6 +1,8 @@
-"""``nnmath train``: an MLP with BatchNorm and Dropout learns two interleaved spirals.
+"""``nnmath train``: an MLP with BatchNorm and Dropout learns two interleaved spirals;
+``nnmath train --model transformer``: a tiny Transformer learns key–value retrieval.
 
-The training loop is ``numeric.train.train``; this module parses and checks the options.
+The training loops are ``numeric.train.train`` and ``numeric.train_transformer.train``;
+this module parses and checks the options.
 Every option is validated by its argparse type (and the memory estimate before any
 array is allocated), so a bad value is a one-line error with exit status 2.
 """
@@ -73,7 +75,19 @@ def drop_probability(text: str) -> float:
     return value
 
 
+MAX_STEPS = 1_000_000
+
+
+def steps(text: str) -> int:
+    return _whole_number(text, "training steps", 1, MAX_STEPS)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", choices=("mlp", "transformer"), default="mlp",
+                        help="mlp: two spirals (default); transformer: key–value retrieval "
+                        "with attention (uses --seed, --steps, --lr, --batch, --quiet)")
+    parser.add_argument("--steps", type=steps, default=600,
+                        help="transformer: Adam steps (default 600)")
     parser.add_argument("--seed", type=nonnegative_int, default=0,
                         help="seed of the one Generator")
     parser.add_argument("--epochs", type=epochs, default=60,
@@ -82,8 +96,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"width of both hidden layers (1 to {MAX_HIDDEN})")
     parser.add_argument("--p-drop", type=drop_probability, default=0.1,
                         help="dropout DROP probability in [0, 1) (default 0.1)")
-    parser.add_argument("--lr", type=learning_rate, default=0.01,
-                        help="Adam learning rate in (0, 10]")
+    parser.add_argument("--lr", type=learning_rate, default=None,
+                        help="Adam learning rate in (0, 10] (default 0.01 for the MLP, "
+                        "0.003 for the transformer)")
     parser.add_argument("--batch", type=batch_size, default=64, help="rows per mini-batch")
     parser.add_argument("--points", type=points, default=1000,
                         help=f"points per spiral (2 to {MAX_POINTS:,})")
@@ -99,7 +114,30 @@ def memory_estimate(hidden: int, n_points: int, batch: int) -> int:
     return 8 * (4 * params + 12 * rows * hidden + 8 * 2 * 2 * n_points)
 
 
+def _run_transformer(args: argparse.Namespace) -> int:
+    from numeric.train_transformer import train as train_transformer
+
+    lr = 0.003 if args.lr is None else args.lr
+    print(f"key–value retrieval: 6 key–value tokens (12 keys, 12 values) and a query; "
+          f"Transformer: embedding, 1 Pre-LN block (2 heads, width 32), read-out of the "
+          f"query token; Adam lr={lr}, batch {args.batch}, {args.steps} steps, seed "
+          f"{args.seed}")
+    r = train_transformer(seed=args.seed, steps=args.steps, lr=lr, batch=args.batch,
+                          progress=not args.quiet)
+    print(f"done: {r.steps} steps in {r.seconds:.1f} s, {r.n_params} parameters; final "
+          f"training loss {r.final_loss:.4f}; accuracy train {r.train_accuracy:.1%}, "
+          f"held-out {r.test_accuracy:.1%}")
+    return 0 if r.test_accuracy >= 0.95 else 1
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.model == "transformer":
+        if args.batch > 4096:
+            raise UsageError(f"--batch {args.batch}: the transformer takes at most 4,096 "
+                             "sequences per step")
+        return _run_transformer(args)
+    if args.lr is None:
+        args.lr = 0.01
     need = memory_estimate(args.hidden, args.points, args.batch)
     if need > MEMORY_LIMIT:
         raise UsageError(f"--hidden {args.hidden}, --points {args.points}, --batch "
