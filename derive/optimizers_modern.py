@@ -333,3 +333,93 @@ def adamw_vs_l2(d: Derivation) -> None:
                  at={beta1: (0.5, 0.95), beta2: (0.9, 0.999), eta: (1e-3, 0.1),
                      eps: (1e-8, 1e-3), lam: (0.01, 0.5), theta: (-2.0, 2.0),
                      **{x: (-3.0, 3.0) for x in gs}})
+
+
+# ---------------------------------------------------------------------------------------
+@derivation("nesterov", exports=("nesterov_buffer", "nesterov_step", "lookahead_velocity"))
+def nesterov(d: Derivation) -> None:
+    """Nesterov momentum (Sutskever et al. 2013, eqs. 3–4), look-ahead form:
+
+        v_t = μv_{t−1} − η∇J(θ_{t−1} + μv_{t−1}),   θ_t = θ_{t−1} + v_t,   v_0 = 0.
+
+    The form frameworks use (torch.optim.SGD(nesterov=True, dampening=0), optax.sgd(
+    nesterov=True)) tracks the look-ahead point φ = θ + μv and a buffer m = −v/η:
+
+        g_t = ∇J(φ_{t−1}),   m_t = μm_{t−1} + g_t,   φ_t = φ_{t−1} − η(g_t + μm_t).
+
+    Both produce the same sequence of gradient evaluations; the framework's parameters are
+    the look-ahead points φ_t = θ_t + μv_t."""
+    theta, v, g, m = d.symbols("theta v g m", real=True)
+    mu, eta = d.symbols("mu eta", positive=True)
+    d.assume("0 ≤ μ < 1; v_0 = 0 and m_0 = 0; J differentiable")
+    d.convention("nesterov_step is the signed increment of the framework's parameters: "
+                 "φ ← φ + nesterov_step(g, m, η, μ), with m already updated by "
+                 "nesterov_buffer(m, g, μ) = μm + g")
+    d.convention("the look-ahead gradient g = ∇J(θ_{t−1} + μv_{t−1}) is the framework's "
+                 "∇J(φ_{t−1}): the same number, evaluated at the same point")
+
+    d.define("look-ahead velocity (Sutskever et al. eq. 3)", mu * v - eta * g,
+             lhs=sp.Symbol("v_t"), why="g = ∇J(θ_{t−1} + μv_{t−1}); v stands for v_{t−1}")
+    d.conclude("lookahead_velocity", mu * v - eta * g, [v, g, mu, eta], kernel=False,
+               lhs=sp.Symbol("v_t"))
+    d.define("framework buffer", mu * m + g, lhs=sp.Symbol("m_t"),
+             why="torch's momentum_buffer with dampening 0: m_t = μm_{t−1} + g_t")
+    d.conclude("nesterov_buffer", mu * m + g, [m, g, mu], lhs=sp.Symbol("m_t"),
+               why="Nesterov momentum buffer m_t = μm_{t−1} + g_t (dampening 0)")
+    mnew = d.symbol("m_new", real=True)
+    d.define("framework step", -eta * (g + mu * mnew), lhs=sp.Symbol(r"\Delta\phi"),
+             why="m_new is m_t, already updated")
+    d.conclude("nesterov_step", -eta * (g + mu * mnew), [g, mnew, eta, mu],
+               lhs=sp.Symbol(r"\Delta\phi"),
+               why="Nesterov increment −η(g_t + μm_t) of the look-ahead point, ADDED to φ")
+
+    # one step of each form from the invariant φ = θ + μv, m = −v/η
+    v_new = mu * v - eta * g
+    theta_new = theta + v_new
+    m_prev = -v / eta
+    m_new = mu * m_prev + g
+    phi_new = (theta + mu * v) - eta * (g + mu * m_new)
+    d.note("invariant", "suppose φ_{t−1} = θ_{t−1} + μv_{t−1} and m_{t−1} = −v_{t−1}/η "
+           "(true at t = 0: φ_0 = θ_0, m_0 = v_0 = 0). Then both forms evaluate the same "
+           "gradient g, and")
+    d.prove("the buffer stays −v/η: m_t = −v_t/η", m_new, -v_new / eta)
+    d.define("the framework's next point", phi_new, lhs=sp.Symbol(r"\phi_t"))
+    d.rewrite("= θ_t + μv_t, the next look-ahead point", theta_new + mu * v_new,
+              why="so the invariant holds at t, and by induction at every step")
+
+    # a check with feedback: J = aθ²/2, T steps of both forms
+    a = d.symbol("a", positive=True)
+    th0 = d.symbol("theta_0", real=True)
+
+    def runs(T):
+        th, vel = th0, sp.Integer(0)
+        ph, buf = th0, sp.Integer(0)
+        for _ in range(T):
+            vel = mu * vel - eta * a * (th + mu * vel)
+            th = th + vel
+            gr = a * ph
+            buf = mu * buf + gr
+            ph = ph - eta * (gr + mu * buf)
+        return sp.expand(ph), sp.expand(th + mu * vel)
+
+    d.prove_for_sizes("on J = aθ²/2: the framework's φ_T equals θ_T + μv_T",
+                      sp.Eq(sp.Symbol(r"\phi_T"), sp.Symbol("theta_T") + mu * sp.Symbol("v_T")),
+                      runs, sizes=(1, 2, 3, 4), why="T steps of both recursions, symbolic "
+                                                    "a, η, μ, θ_0 (feedback through the "
+                                                    "gradient)")
+
+    def sutskever_loop(a, eta, mu, theta_0):
+        th, vel = theta_0, 0.0  # eqs. 3–4 of Sutskever et al. 2013
+        for _ in range(5):
+            vel = mu * vel - eta * a * (th + mu * vel)
+            th = th + vel
+        return th + mu * vel
+
+    ph, buf = th0, sp.Integer(0)
+    for _ in range(5):
+        gr = a * ph
+        buf = mu * buf + gr
+        ph = ph + (-eta * (gr + mu * buf))
+    d.crosscheck("5 framework steps from the kernels against Sutskever's look-ahead loop "
+                 "(float64), compared at the look-ahead point", ph, sutskever_loop,
+                 at={a: (0.1, 3.0), eta: (0.01, 0.3), mu: (0.0, 0.95), th0: (-2.0, 2.0)})

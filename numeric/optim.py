@@ -35,6 +35,7 @@ __all__ = [
     "Adam",
     "AdamW",
     "Momentum",
+    "Nesterov",
     "Optimizer",
     "RMSProp",
 ]
@@ -106,6 +107,30 @@ class Momentum(Optimizer):
         else:
             m[...] = K.heavy_ball_velocity(m, g, self.gamma)
         p -= self.lr * m
+
+
+class Nesterov(Optimizer):
+    """Nesterov momentum in the framework form (catalog nesterov; Sutskever et al. 2013):
+
+        m ← μm + g  (nesterov_buffer),   θ ← θ + nesterov_step(g, m, η, μ) = θ − η(g + μm),
+
+    with g the gradient at the current parameters. This is torch.optim.SGD(lr=η,
+    momentum=μ, nesterov=True) (dampening must be 0 there) and optax.sgd(η, momentum=μ,
+    nesterov=True). Its parameters are the look-ahead points φ_t = θ_t + μv_t of
+    Sutskever's form v_t = μv_{t−1} − η∇J(θ_{t−1} + μv_{t−1}), θ_t = θ_{t−1} + v_t (the
+    buffer is m = −v/η): both forms evaluate the same gradients.
+    """
+
+    def __init__(self, params, lr: float = 0.01, mu: float = 0.9):
+        super().__init__(params, lr)
+        if not 0 <= mu < 1:
+            raise ValueError(f"Nesterov: mu must be in [0, 1), got {mu}")
+        self.mu = float(mu)
+
+    def _update(self, key, p, g):
+        m = self._zeros(key, "m")
+        m[...] = K.nesterov_buffer(m, g, self.mu)
+        p += K.nesterov_step(g, m, self.lr, self.mu)
 
 
 class Adagrad(Optimizer):
@@ -208,4 +233,5 @@ class AdamW(Adam):
                           self.weight_decay)
 
 
-OPTIMIZERS = {c.__name__: c for c in (SGD, Momentum, Adagrad, RMSProp, Adadelta, Adam, AdamW)}
+OPTIMIZERS = {c.__name__: c for c in (SGD, Momentum, Nesterov, Adagrad, RMSProp, Adadelta, Adam,
+                                       AdamW)}

@@ -244,6 +244,8 @@ def _section13_optimiser_updates(rng):
     mhat, vhat = m / (1 - 0.9**t), v / (1 - 0.999**t)  # torch.optim.AdamW: θ(1 − ηλ) − η…
     _close(th + K.adamw_step(m, v, th, t, lr, 0.9, 0.999, 1e-8, wd),
            th * (1 - lr * wd) - lr * mhat / (np.sqrt(vhat) + 1e-8))
+    _close(K.nesterov_buffer(m, g, 0.9), 0.9 * m + g)  # torch: buf = μ·buf + g
+    _close(K.nesterov_step(g, m, lr, 0.9), -lr * (g + 0.9 * m))  # g + μ·buf, times −η
 
 
 def _alpha_dropout_forward_check(rng):
@@ -317,7 +319,8 @@ KERNEL_CHECKS = {
     **{k: _forward_forms for k in FORWARD},
     **{k: _init_scales for k in INIT},
     **{k: _optimiser_updates for k in OPTIM},
-    **{k: _section13_optimiser_updates for k in ("l2_coupled_gradient", "adamw_step")},
+    **{k: _section13_optimiser_updates for k in ("l2_coupled_gradient", "adamw_step",
+                                                       "nesterov_buffer", "nesterov_step")},
 }
 
 

@@ -112,3 +112,31 @@ def test_alpha_dropout_matches_torch():
     mask = layer.mask
     np.testing.assert_allclose(y, a * (mask * x + (1 - mask) * alpha_p) + b, rtol=1e-13,
                                atol=1e-15)
+
+
+def test_nesterov_lookahead_points():
+    """numeric's Nesterov (framework form) visits θ_t + μv_t of Sutskever's look-ahead form."""
+    a, th0, lr, mu = np.array([3.0, 0.2]), np.array([1.0, -1.5]), 0.05, 0.9
+    phi = th0.copy()
+    opt = optim.Nesterov({"phi": phi}, lr=lr, mu=mu)
+    th, v = th0.copy(), np.zeros(2)
+    for _ in range(40):
+        opt.step({"phi": a * phi})
+        v = mu * v - lr * a * (th + mu * v)
+        th = th + v
+        np.testing.assert_allclose(phi, th + mu * v, rtol=1e-12, atol=1e-15)
+
+
+def test_nesterov_matches_torch():
+    torch = _torch()
+    a = np.array([10.0, 0.1, 1.0])
+    theta = np.array([1.0, -2.0, 0.5])
+    tt = torch.tensor(theta.copy(), requires_grad=True)
+    topt = torch.optim.SGD([tt], lr=0.02, momentum=0.9, nesterov=True)
+    mine = optim.Nesterov({"theta": theta}, lr=0.02, mu=0.9)
+    for _ in range(30):
+        topt.zero_grad()
+        (0.5 * (torch.tensor(a) * tt**2).sum()).backward()
+        topt.step()
+        mine.step({"theta": a * theta})
+    np.testing.assert_allclose(theta, tt.detach().numpy(), rtol=1e-12, atol=1e-15)

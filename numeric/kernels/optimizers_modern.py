@@ -3,9 +3,10 @@
 # `nnmath codegen --check` fails when this file is stale.
 # derivation                   fingerprint       kernels
 #   adamw-vs-l2                  808ddd4e5c4acc1a  l2_coupled_gradient, adamw_step
+#   nesterov                     fe00e75f93c647a5  nesterov_buffer, nesterov_step
 import numpy
 
-__all__ = ['l2_coupled_gradient', 'adamw_step']
+__all__ = ['l2_coupled_gradient', 'adamw_step', 'nesterov_buffer', 'nesterov_step']
 
 
 def l2_coupled_gradient(g, theta, lambda_, out=None):
@@ -55,3 +56,50 @@ def adamw_step(m_new, v_new, theta, t, eta, beta1, beta2, eps, lambda_):
     col1 = (1 - beta2**t)**(-1.0)
     col2 = -eta/(1 - beta1**t)
     return col0*theta + col2*m_new/(eps + numpy.sqrt(col1*v_new))
+
+
+def nesterov_buffer(m, g, mu, out=None):
+    """Nesterov momentum buffer m_t = μm_{t−1} + g_t (dampening 0)
+
+    nesterov_buffer(m, g, mu) = g + m*mu
+
+    Convention: nesterov_step is the signed increment of the framework's parameters: φ ←
+        φ + nesterov_step(g, m, η, μ), with m already updated by nesterov_buffer(m, g,
+        μ) = μm + g
+    Convention: the look-ahead gradient g = ∇J(θ_{t−1} + μv_{t−1}) is the framework's
+        ∇J(φ_{t−1}): the same number, evaluated at the same point
+
+    Derivation: nesterov (Sutskever et al. 2013, §2 (eqs. 3–4)); `nnmath show nesterov`.
+    """
+    if out is None:
+        return g + m*mu
+    if numpy.may_share_memory(out, g):  # evaluate with temporaries, then store
+        out[...] = g + m*mu
+        return out
+    numpy.multiply(m, mu, out=out)
+    numpy.add(out, g, out=out)
+    return out
+
+
+def nesterov_step(g, m_new, eta, mu, out=None):
+    """Nesterov increment −η(g_t + μm_t) of the look-ahead point, ADDED to φ
+
+    nesterov_step(g, m_new, eta, mu) = -eta*(g + m_new*mu)
+
+    Convention: nesterov_step is the signed increment of the framework's parameters: φ ←
+        φ + nesterov_step(g, m, η, μ), with m already updated by nesterov_buffer(m, g,
+        μ) = μm + g
+    Convention: the look-ahead gradient g = ∇J(θ_{t−1} + μv_{t−1}) is the framework's
+        ∇J(φ_{t−1}): the same number, evaluated at the same point
+
+    Derivation: nesterov (Sutskever et al. 2013, §2 (eqs. 3–4)); `nnmath show nesterov`.
+    """
+    if out is None:
+        return -eta*(g + m_new*mu)
+    if numpy.may_share_memory(out, g):  # evaluate with temporaries, then store
+        out[...] = -eta*(g + m_new*mu)
+        return out
+    numpy.multiply(m_new, mu, out=out)
+    numpy.add(out, g, out=out)
+    numpy.multiply(out, -eta, out=out)
+    return out
