@@ -231,6 +231,12 @@ ROWS: tuple[Row, ...] = (
     # 14.
     Row('meanfield-length', 14, D | C, 'Poole et al. 2016, §2 (eq. 3)',
         'Mean-field length map q_{l+1} = σ_w² E[φ(√q_l z)²] + σ_b² and its fixed point q*'),
+    Row('meanfield-chi', 14, D | C, 'Poole et al. 2016, §3 (eq. 7); Schoenholz et al. 2017, §3',
+        'χ₁ = σ_w² E[φ′(√q* z)²]: ordered and chaotic phases, the edge of chaos'),
+    Row('arccos-kernel', 14, D | K | C, 'Cho & Saul 2009, §2.1 (eq. 6); Jacot et al. 2018, §4',
+        'The ReLU NNGP (arc-cosine) kernel and the NTK of a two-layer ReLU network'),
+    Row('meanfield-depth-scales', 14, D, 'Schoenholz et al. 2017, §3 (eqs. 5–9)',
+        'The correlation map, its fixed point c* and the depth scales ξ_q, ξ_c = −1/ln χ_c'),
     # 15.
     Row('paired-design', 15, D | C, 'common random numbers (Law and Kelton 2000, §11.2)',
         'Paired designs: n_paired/n_unpaired = Var(f − g)/(Var f + Var g)'),

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import math
 from typing import Any
 
@@ -45,7 +46,7 @@ SOURCE_NOTE = "Poole et al. 2016 §2 (eqs. 3–5); Schoenholz et al. 2017 §3 (e
 
 # configurations of the worked examples and claims (σ_w², σ_b²)
 EDGE_SIGMA_B2 = sp.Rational(1, 20)
-LENGTH_TANH = (sp.Integer(2), sp.Rational(1, 2))
+LENGTH_TANH = (sp.Integer(2), sp.Integer(2))
 ORDERED_TANH = (sp.Integer(1), sp.Rational(1, 20))
 CHAOTIC_TANH = (sp.Integer(4), sp.Rational(1, 20))
 
@@ -87,7 +88,7 @@ class Activation:
         cuts = sorted({0.0, *(k / s for k in self.kinks)})
         pts = [-math.inf, *cuts, math.inf]
         total = sum(integrate.quad(h, a, b, epsabs=1e-15, epsrel=1e-13, limit=200)[0]
-                    for a, b in zip(pts, pts[1:]))
+                    for a, b in itertools.pairwise(pts))
         return total / math.sqrt(2 * math.pi)
 
     def verified(self, which: str, q: float, digits: int = DIGITS) -> quadrature.Verified:
@@ -128,7 +129,7 @@ def _first_root(g, lo: float, hi: float) -> float | None:
     from scipy import optimize
     grid = [lo * (hi / lo) ** (k / 120) for k in range(121)]
     prev = g(grid[0])
-    for a, b in zip(grid, grid[1:]):
+    for a, b in itertools.pairwise(grid):
         cur = g(b)
         if prev == 0:
             return a
@@ -263,18 +264,21 @@ def analyse(act: Activation, sigma_w2: float, sigma_b2: float, *,
 
 
 # ---- derivation helpers -----------------------------------------------------------------
-def _hermite(g_np: Any, q: float, order: int = 200) -> float:
-    """E[g(√q z)] by Gauss–Hermite quadrature (float64; a starting value only: every root
-    built on it is verified by derive.quadrature)."""
+def _hermite(g_np: Any, q: float) -> float:
+    """E[g(√q z)] in float64 by the trapezoidal rule with step 0.01 on |z| ≤ 38 (for an
+    integrand analytic in a strip the error falls like e^{−2πd/h}; a starting value only:
+    every root built on it is verified by derive.quadrature)."""
     import numpy as np
-    t, wt = _nodes(order)
-    return float(np.sum(wt * g_np(math.sqrt(q) * t))) / math.sqrt(2 * math.pi)
+    t, wt = _nodes()
+    with np.errstate(all="ignore"):
+        return float(np.sum(wt * g_np(math.sqrt(q) * t)))
 
 
-@functools.lru_cache(maxsize=4)
-def _nodes(order: int) -> tuple:
+@functools.lru_cache(maxsize=1)
+def _nodes() -> tuple:
     import numpy as np
-    return np.polynomial.hermite_e.hermegauss(order)
+    t = np.linspace(-38.0, 38.0, 7601)
+    return t, np.exp(-t * t / 2) * (t[1] - t[0]) / math.sqrt(2 * math.pi)
 
 
 def _bisect(g: Any, lo: float, hi: float) -> float:
@@ -339,7 +343,7 @@ def _verified_root_steps(d: Derivation, name: str, integrand: sp.Expr, x: sp.Sym
 def meanfield_length(d: Derivation) -> None:
     """Length map q_{l+1} = σ_w² E[φ(√q_l z)²] + σ_b² (Poole et al. 2016 eq. 3) and its
     fixed point q*: closed form 2σ_b²/(2 − σ_w²) for ReLU (σ_w² < 2); tanh at
-    (σ_w², σ_b²) = (2, 1/2) by a verified root-find, and without the bias (the foil)."""
+    (σ_w², σ_b²) = (2, 2) by a verified root-find, and without the bias (the foil)."""
     z = d.symbol("z", real=True)
     x = d.symbol("x", real=True)
     q, sw, sb = d.symbols("q sigma_w sigma_b", positive=True)
@@ -395,8 +399,9 @@ def meanfield_length(d: Derivation) -> None:
         from scipy import integrate
         w_, b_ = kw["sigma_w"] ** 2, kw["sigma_b"] ** 2
         qq = 1.0
-        for _ in range(400):
-            m2 = integrate.quad(lambda t: t * t * math.exp(-t * t / (2 * qq)), 0, math.inf)[0]
+        for _ in range(120):
+            m2 = integrate.quad(lambda t, v=qq: t * t * math.exp(-t * t / (2 * v)), 0,
+                                math.inf)[0]
             qq = w_ * m2 / math.sqrt(2 * math.pi * qq) + b_
         return qq
 
@@ -408,7 +413,7 @@ def meanfield_length(d: Derivation) -> None:
         from scipy import integrate, optimize
 
         def t64(qq):
-            h = lambda u: math.tanh(math.sqrt(qq) * u) ** 2 * math.exp(-u * u / 2)  # noqa: E731
+            h = lambda u: math.tanh(math.sqrt(qq) * u) ** 2 * math.exp(-u * u / 2)
             return 2 * integrate.quad(h, 0, math.inf, epsabs=1e-15, epsrel=1e-13)[0] \
                 / math.sqrt(2 * math.pi)
         return optimize.brentq(lambda qq: float(w) * t64(qq) + bias - qq, 1e-3, 50,
@@ -418,3 +423,357 @@ def meanfield_length(d: Derivation) -> None:
                  lambda: tanh_root(float(b)), at={}, points=1, rtol=1e-11)
     d.crosscheck("tanh q* without bias by brentq on quad", _f(foil_q),
                  lambda: tanh_root(0.0), at={}, points=1, rtol=1e-10)
+
+
+def _tanh_root(w: float, b: float) -> float:
+    """tanh's q* at (σ_w², σ_b²) in float64 (Gauss–Hermite, bisection): a parameter of the
+    rows that use it, not itself verified."""
+    t2 = sp.lambdify(sp.Symbol("x"), sp.tanh(sp.Symbol("x"))**2, modules="numpy")
+    q0 = _bisect(lambda q: w * _hermite(t2, q) + b - q, 1e-4, 100.0)
+    return q0
+
+
+@derivation("meanfield-chi",
+            exports=("chi_1", "relu_chi", "tanh_chi_ordered", "tanh_chi_chaotic",
+                     "tanh_q_star_ordered", "tanh_q_star_chaotic", "ordered_sigma_w2",
+                     "chaotic_sigma_w2", "chi_sigma_b2", "tanh_edge_q",
+                     "tanh_edge_sigma_w2"))
+def meanfield_chi(d: Derivation) -> None:
+    """χ₁ = σ_w² E[φ'(√q* z)²] (Poole et al. 2016 eq. 7; Schoenholz et al. 2017 eq. 5): the
+    factor by which the squared distance of two infinitesimally close inputs grows per
+    layer. ReLU: χ₁ = σ_w²/2. tanh at σ_b² = 1/20: χ₁ at σ_w² = 1 (ordered) and 4
+    (chaotic), and the edge of chaos χ₁ = 1 by a verified root-find."""
+    z = d.symbol("z", real=True)
+    x = d.symbol("x", real=True)
+    q, sw, _ = d.symbols("q sigma_w sigma_b", positive=True)
+    sw2 = sw**2
+    phi = sp.Function("phi")
+    rho = sp.exp(-z**2 / 2) / sp.sqrt(2 * sp.pi)
+    E = sp.Function("E")
+    d.assume("the mean-field network of meanfield-length at its fixed point q*: two "
+             "inputs whose pre-activations z, z + δ differ by an infinitesimal δ "
+             "independent of W^{l+1}")
+    d.convention("χ₁ < 1: ordered phase (nearby inputs converge); χ₁ > 1: chaotic phase "
+                 "(they separate); χ₁ = 1: the edge of chaos")
+    d.convention(f"source: {SOURCE_NOTE}")
+    d.note("perturbation", "z^{l+1} + δ^{l+1} = W(φ(z + δ)) + b, so δ^{l+1} = Wφ'(z)δ to first "
+           "order; given layer l, E[(δ^{l+1}_i)²] = σ_w² mean_j φ'(z_j)²δ_j², which tends to "
+           "σ_w² E[φ'(√q* z)²]·E[δ²] when δ is independent of z")
+    chi = sw2 * sp.Integral(phi(sp.sqrt(q) * z).diff(z)**2 / q * rho, (z, -sp.oo, sp.oo))
+    d.define("χ₁", sw2 * sp.Integral(sp.Subs(sp.Derivative(phi(x), x), x, sp.sqrt(q) * z)**2
+                                    * rho, (z, -sp.oo, sp.oo)),
+             "the growth factor of E[δ²] per layer, at q = q*", lhs=sp.Symbol(r"\chi_1"))
+    d.values["chi_1"] = chi
+    d.define("ReLU: E[ReLU'(√q z)²]", sp.Integral(rho, (z, 0, sp.oo)),
+             "ReLU' = 1 for z > 0 and 0 for z < 0: the probability that z > 0",
+             lhs=E(sp.Heaviside(z)**2))
+    d.apply("integrate", lambda e: e.doit(), "by SymPy")
+    d.define("ReLU χ₁", sw2 * sp.Rational(1, 2), "independent of q*", lhs=sp.Symbol(r"\chi_1"))
+    d.conclude("relu_chi", sw2 / 2, [sw], "χ₁ = 1 at σ_w² = 2 (He initialisation) for "
+               "every σ_b²", kernel=False, lhs=sp.Symbol(r"\chi_1"))
+
+    tanh_d = (1 - sp.tanh(x)**2)**2
+    d.prove("tanh′² = sech⁴", sp.diff(sp.tanh(x), x)**2, tanh_d, "")
+    b = float(ORDERED_TANH[1])
+    chis = {}
+    for name, (w_, b_) in (("ordered", ORDERED_TANH), ("chaotic", CHAOTIC_TANH)):
+        qs = _tanh_root(float(w_), float(b_))
+        d.define(f"tanh q* at σ_w² = {w_}, σ_b² = {b_}", _f(qs),
+                 "the length map's fixed point, float64 root-find (Gauss–Hermite, "
+                 "bisection); a parameter of the next row", lhs=sp.Symbol("q^*"))
+        d.values[f"tanh_q_star_{name}"] = _f(qs)
+        d.gaussian_expectation(f"E[tanh′(√q* z)²] at q* = {qs:.15g}", tanh_d, x,
+                               variance=qs, digits=DIGITS, lhs=E(tanh_d))
+        d.apply(f"χ₁ = σ_w² E[tanh′²], σ_w² = {w_}", lambda e, w_=w_: w_ * e, "")
+        chis[name] = d.current
+        d.conclude(f"tanh_chi_{name}", d.current, [],
+                   f"{name} phase: χ₁ {'<' if name == 'ordered' else '>'} 1",
+                   lhs=sp.Symbol(r"\chi_1"), kernel=False)
+    d.prove_true("the two phases", sp.And(chis["ordered"] < 1, chis["chaotic"] > 1),
+                 "σ_w² = 1 is ordered, σ_w² = 4 chaotic at σ_b² = 1/20")
+    d.values.update(ordered_sigma_w2=ORDERED_TANH[0], chaotic_sigma_w2=CHAOTIC_TANH[0],
+                    chi_sigma_b2=ORDERED_TANH[1])
+
+    # edge of chaos at σ_b² = 1/20
+    sb2 = EDGE_SIGMA_B2
+    tanh_t = sp.tanh(x)**2
+    d.note("edge of chaos", "χ₁ = 1 and q = σ_w²E[tanh(√q z)²] + σ_b² together: the first "
+           "gives σ_w² = 1/E[sech⁴(√q z)]; put into the second, q solves the single "
+           "equation G(q) = E[tanh²(√q z)]/E[sech⁴(√q z)] + σ_b² − q = 0")
+    t2 = sp.lambdify(x, tanh_t, modules="numpy")
+    d4 = sp.lambdify(x, tanh_d, modules="numpy")
+    q0 = _bisect(lambda qq: _hermite(t2, qq) / _hermite(d4, qq) + b - qq, 1e-3, 20.0)
+    lo, hi = q0 * (1 - REL), q0 * (1 + REL)
+    ends = {}
+    for end, qq in (("lower", lo), ("upper", hi)):
+        tv = d.gaussian_expectation(f"E[tanh²] at the {end} end q = {qq:.15g}", tanh_t, x,
+                                    variance=qq, digits=DIGITS, lhs=E(tanh_t))
+        dv = d.gaussian_expectation(f"E[sech⁴] at the {end} end q = {qq:.15g}", tanh_d, x,
+                                    variance=qq, digits=DIGITS, lhs=E(tanh_d))
+        ends[end] = (tv, dv, qq)
+    G = {k: tv / dv + sb2 - _f(qq, 17) for k, (tv, dv, qq) in ends.items()}
+    tol = sp.Float(10) ** (-DIGITS + 2)
+    d.prove_true("sign change of G", sp.And(G["lower"] > tol, G["upper"] < -tol),
+                 f"G(q₋) = {sp.N(G['lower'], 4)} > 0 > G(q₊) = {sp.N(G['upper'], 4)}, each "
+                 f"exact to 10^−{DIGITS - 2} (quadrature bounds): the edge's q lies in "
+                 f"[{lo:.15g}, {hi:.15g}]",
+                 shown=sp.And(sp.StrictGreaterThan(sp.Symbol("G(q_-)"), 0),
+                              sp.StrictLessThan(sp.Symbol("G(q_+)"), 0)))
+    w_lo, w_hi = (1 / ends["lower"][1]), (1 / ends["upper"][1])
+    half = abs(w_hi - w_lo) / 2 + sp.Float(10) ** (-DIGITS + 2)
+    d.define("the edge's q", _f(q0), f"|q − {q0:.13g}| ≤ {q0 * REL:.1e}",
+             lhs=sp.Symbol("q_{edge}"))
+    d.conclude("tanh_edge_q", _f(q0), [], "", lhs=sp.Symbol("q_{edge}"), kernel=False)
+    w_mid = (w_lo + w_hi) / 2
+    d.define("σ_w² on the edge", sp.Float(w_mid, 15),
+             f"1/E[sech⁴(√q z)] at the two ends are {sp.N(w_lo, 15)} and {sp.N(w_hi, 15)}; "
+             f"σ_w² lies between them (1/E[sech⁴] is monotone on the bracket): "
+             f"|σ_w² − {sp.N(w_mid, 13)}| ≤ {sp.N(half, 2)}",
+             lhs=sp.Symbol(r"\sigma_{w,edge}^2"))
+    d.conclude("tanh_edge_sigma_w2", sp.Float(w_mid, 15), [],
+               "Schoenholz et al. 2017 (Fig. 1) draw this curve; ≈ 1.76 at σ_b² = 0.05",
+               lhs=sp.Symbol(r"\sigma_{w,edge}^2"), kernel=False)
+
+    def edge_ref():
+        from scipy import integrate, optimize
+
+        def e(fn, qq):
+            h = lambda u: fn(math.sqrt(qq) * u) * math.exp(-u * u / 2)
+            return 2 * integrate.quad(h, 0, math.inf, epsabs=1e-15, epsrel=1e-13)[0] \
+                / math.sqrt(2 * math.pi)
+
+        def chi_minus_one(w):  # nested: q*(σ_w²) by brentq, then χ₁ − 1
+            qs = optimize.brentq(lambda qq: w * e(lambda u: math.tanh(u)**2, qq) + b - qq,
+                                 1e-6, 50, xtol=1e-15)
+            return w * e(lambda u: (1 - math.tanh(u)**2)**2, qs) - 1
+        return optimize.brentq(chi_minus_one, 1.2, 3.0, xtol=1e-14)
+
+    d.crosscheck("edge σ_w² by brentq on χ₁(σ_w²) − 1 (nested scipy root-finds)",
+                 sp.Float(w_mid, 15), edge_ref, at={}, points=1, rtol=1e-9)
+
+    def chi_ref(w_, b_):
+        from scipy import integrate, optimize
+
+        def e(fn, qq):
+            h = lambda u: fn(math.sqrt(qq) * u) * math.exp(-u * u / 2)
+            return 2 * integrate.quad(h, 0, math.inf, epsabs=1e-15, epsrel=1e-13)[0] \
+                / math.sqrt(2 * math.pi)
+        qs = optimize.brentq(lambda qq: w_ * e(lambda u: math.tanh(u)**2, qq) + b_ - qq,
+                             1e-6, 50, xtol=1e-15)
+        return w_ * e(lambda u: (1 - math.tanh(u)**2)**2, qs)
+
+    for name, (w_, b_) in (("ordered", ORDERED_TANH), ("chaotic", CHAOTIC_TANH)):
+        d.crosscheck(f"χ₁ ({name}) by scipy.integrate.quad", chis[name],
+                     lambda w_=w_, b_=b_: chi_ref(float(w_), float(b_)), at={}, points=1,
+                     rtol=1e-10)
+
+    def relu_chi_ref(sigma_w):
+        import numpy as np
+        rng = np.random.default_rng(0)
+        u = rng.standard_normal(2_000_000)
+        return sigma_w**2 * float(np.mean(u > 0))
+
+    d.crosscheck("ReLU χ₁ by Monte Carlo (2·10⁶ draws)", sw2 / 2, relu_chi_ref,
+                 at={sw: (0.5, 2.0)}, rtol=3e-3, points=2)
+
+
+@derivation("arccos-kernel",
+            exports=("relu_gaussian_product", "relu_step_product", "arccos_kernel",
+                     "relu_ntk"))
+def arccos_kernel(d: Derivation) -> None:
+    """E[ReLU(w·x)ReLU(w·y)] = ‖x‖‖y‖(sin θ + (π − θ)cos θ)/(2π), w ~ N(0, I) (Cho & Saul
+    2009 eq. 6, degree n = 1, whose k₁ = 2·this); the NNGP kernel of one hidden ReLU layer
+    with read-out variance σ_w² is σ_w² times it; E[Θ(w·x)Θ(w·y)] = (π − θ)/(2π) (degree 0).
+    NTK of f(x) = n^{-1/2}Σ_j v_j ReLU(w_j·x), w_j ~ N(0, I), v_j ~ N(0, 1) (Jacot et al.
+    2018): Θ(x, y) = E[ReLU ReLU] + (x·y)E[Θ Θ]."""
+    r, a = d.symbols("r alpha", real=True)
+    theta = d.symbol("theta", positive=True)
+    nx, ny, sw = d.symbols("n_x n_y sigma_w", positive=True)
+    c = d.symbol("c", real=True)
+    E = sp.Function("E")
+    d.assume("w ~ N(0, I_d); x, y ≠ 0 with angle θ ∈ (0, π), ‖x‖ = n_x, ‖y‖ = n_y")
+    d.convention("θ = arccos(x·y/(‖x‖‖y‖)); c = cos θ; Cho & Saul's k₁ is 2× the "
+                 "expectation here (their definition has a factor 2)")
+    d.convention("source: Cho & Saul 2009 §2.1 (eq. 6); Jacot et al. 2018 §4 (two-layer "
+                 "case)")
+    d.note("reduction to the plane", "w·x and w·y depend only on the projection of w on "
+           "span(x, y), a standard Gaussian in 2-D: take x = n_x(1, 0), y = n_y(cos θ, "
+           "sin θ), w = r(cos α, sin α); both products are positive exactly for "
+           "α ∈ (θ − π/2, π/2)")
+    d.define("radial part", sp.Integral(r**3 * sp.exp(-r**2 / 2) / (2 * sp.pi), (r, 0, sp.oo)),
+             "r²·(density r e^{−r²/2}/(2π) in polar coordinates)", lhs=sp.Symbol("R_1"))
+    d.apply("integrate", lambda e: e.doit(), "by SymPy")
+    radial = d.current
+    d.define("angular part", sp.Integral(sp.cos(a) * sp.cos(a - theta),
+                                         (a, theta - sp.pi / 2, sp.pi / 2)),
+             "cos α · cos(α − θ) over the wedge", lhs=sp.Symbol("A_1"))
+    d.apply("integrate", lambda e: e.doit(), "by SymPy")
+    d.rewrite("collect", (sp.sin(theta) + (sp.pi - theta) * sp.cos(theta)) / 2, "")
+    angular = d.current
+    prod = nx * ny * (sp.sin(theta) + (sp.pi - theta) * sp.cos(theta)) / (2 * sp.pi)
+    d.define("E[ReLU(w·x)ReLU(w·y)]", nx * ny * radial * angular, "n_x n_y R₁ A₁",
+             lhs=E(sp.Symbol(r"\mathrm{ReLU}(w^\top x)\mathrm{ReLU}(w^\top y)")))
+    d.rewrite("arc-cosine form", prod, "")
+    d.values["relu_gaussian_product"] = prod
+    d.prove("θ = 0: half the squared norm", prod.subs({theta: 0, ny: nx}), nx**2 / 2,
+            "E[ReLU(w·x)²] = ‖x‖²/2, as in meanfield-length")
+    d.define("NNGP kernel", sw**2 * prod, "read-out weights of variance σ_w²/n over n "
+             "units: k(x, y) = σ_w² E[ReLU(w·x)ReLU(w·y)]", lhs=sp.Symbol("k(x,y)"))
+    kern = sw**2 * nx * ny * (sp.sqrt(1 - c**2) + c * sp.acos(-c)) / (2 * sp.pi)
+    d.rewrite("in c = cos θ", kern, "sin θ = √(1 − c²) on (0, π) and π − arccos c = "
+              "arccos(−c) (no cancellation near c = 1)", at={theta: sp.acos(c)},
+              domain={c: (-1, 1)})
+    d.conclude("arccos_kernel", kern, [c, nx, ny, sw],
+               "the kernel as a function of c, n_x, n_y (elementwise in c)",
+               lhs=sp.Symbol("k(x,y)"))
+
+    d.define("radial part, degree 0", sp.Integral(r * sp.exp(-r**2 / 2) / (2 * sp.pi),
+                                                  (r, 0, sp.oo)),
+             "the step functions carry no factor r", lhs=sp.Symbol("R_0"))
+    d.apply("integrate", lambda e: e.doit(), "by SymPy")
+    step = d.current * (sp.pi - theta)
+    d.define("E[Θ(w·x)Θ(w·y)]", step, "R₀ times the wedge's angle π − θ",
+             lhs=E(sp.Symbol(r"\Theta(w^\top x)\Theta(w^\top y)")))
+    d.rewrite("degree 0", (sp.pi - theta) / (2 * sp.pi), "")
+    d.values["relu_step_product"] = (sp.pi - theta) / (2 * sp.pi)
+    ntk = prod + nx * ny * sp.cos(theta) * (sp.pi - theta) / (2 * sp.pi)
+    d.define("NTK", ntk, "Θ = Σ_j (∂f/∂v_j)² + Σ_j ∂f/∂w_j·∂f/∂w_j over the n units: "
+             "(1/n)Σ_j ReLU(w_j·x)ReLU(w_j·y) + (1/n)Σ_j v_j²(x·y)Θ(w_j·x)Θ(w_j·y), "
+             "whose limit is E[ReLU ReLU] + (x·y)E[ΘΘ] with x·y = n_x n_y cos θ",
+             lhs=sp.Symbol(r"\Theta(x,y)"))
+    ntk_c = nx * ny * (sp.sqrt(1 - c**2) + 2 * c * sp.acos(-c)) / (2 * sp.pi)
+    d.rewrite("in c = cos θ", ntk_c, "", at={theta: sp.acos(c)}, domain={c: (-1, 1)})
+    d.conclude("relu_ntk", ntk_c, [c, nx, ny], "elementwise in c",
+               lhs=sp.Symbol(r"\Theta(x,y)"))
+
+    def mc(kind):
+        def reference(theta, n_x, n_y, sigma_w=1.0):
+            from scipy import integrate
+            cx, sx = math.cos(theta), math.sin(theta)
+
+            def inner(al):
+                u, v = n_x * math.cos(al), n_y * (cx * math.cos(al) + sx * math.sin(al))
+                if kind == "k":
+                    return max(u, 0) * max(v, 0) * 2 / (2 * math.pi)
+                return (max(u, 0) * max(v, 0) * 2
+                        + n_x * n_y * cx * (u > 0) * (v > 0)) / (2 * math.pi)
+            val = integrate.quad(inner, -math.pi, math.pi, points=[theta - math.pi / 2,
+                                                                   math.pi / 2], limit=200)
+            return sigma_w**2 * val[0]
+        return reference
+
+    d.crosscheck("kernel by scipy.integrate.quad over the angle (radial moment 2)",
+                 sw**2 * prod, mc("k"),
+                 at={theta: (0.1, 3.0), nx: (0.5, 2.0), ny: (0.5, 2.0), sw: (0.5, 2.0)},
+                 rtol=1e-8)
+    d.crosscheck("NTK by scipy.integrate.quad over the angle", ntk, mc("ntk"),
+                 at={theta: (0.1, 3.0), nx: (0.5, 2.0), ny: (0.5, 2.0)}, rtol=1e-8)
+
+
+@derivation("meanfield-depth-scales",
+            exports=("relu_c_map", "relu_chi_c", "relu_xi_c", "tanh_length_slope",
+                     "tanh_xi_q_ordered", "tanh_xi_c_ordered"))
+def meanfield_depth_scales(d: Derivation) -> None:
+    """Correlation map c_{l+1} = (σ_w² E[φ(u₁)φ(u₂)] + σ_b²)/q* (Poole et al. 2016 eq. 5),
+    its slope χ_c at the fixed point c*, and the depth scales of Schoenholz et al. 2017
+    (eqs. 7–9): |q_l − q*| ~ e^{−l/ξ_q}, |c_l − c*| ~ e^{−l/ξ_c}, with
+    ξ_q = −1/ln(χ₁ + σ_w² E[φφ''(√q* z)]) and ξ_c = −1/ln χ_c; at c* = 1, χ_c = χ₁, so ξ_c
+    diverges at the edge of chaos. ReLU in closed form (through arccos-kernel); tanh
+    by verified quadrature."""
+    c = d.symbol("c", real=True)
+    x = d.symbol("x", real=True)
+    sw, sb = d.symbols("sigma_w sigma_b", positive=True)
+    sw2, sb2 = sw**2, sb**2
+    d.assume("the mean-field network of meanfield-length at its length fixed point q*; two "
+             "inputs with pre-activation correlation c, i.e. (u₁, u₂) = √q*(z₁, c z₁ + "
+             "√(1 − c²) z₂)")
+    d.convention("ξ is measured in layers; ξ = ∞ means slower than exponential (a power "
+                 "law)")
+    d.convention(f"source: {SOURCE_NOTE}")
+    qs = 2 * sb2 / (2 - sw2)
+    prod = get("arccos-kernel").values["relu_gaussian_product"]
+    th, nx, ny = (next(s for s in prod.free_symbols if s.name == n)
+                  for n in ("theta", "n_x", "n_y"))
+    kernel_q = prod.subs({nx: sp.sqrt(qs), ny: sp.sqrt(qs), th: sp.acos(c)})
+    d.define("ReLU correlation map", (sw2 * kernel_q + sb2) / qs,
+             "E[ReLU(u₁)ReLU(u₂)] from arccos-kernel with ‖x‖ = ‖y‖ = √q*, cos θ = c; "
+             "q* = 2σ_b²/(2 − σ_w²) from meanfield-length", lhs=sp.Symbol("c_{l+1}"))
+    cmap = d.current
+    d.values["relu_c_map"] = cmap
+    d.prove("c* = 1 is fixed", cmap.subs(c, 1), sp.Integer(1),
+            "identical inputs stay identical")
+    d.apply("slope χ_c = dc_{l+1}/dc", lambda e: sp.diff(e, c), "by SymPy")
+    d.apply("at c → 1⁻", lambda e: sp.limit(e, c, 1, "-"), "by SymPy (limit)")
+    d.rewrite("χ_c = χ₁", sw2 / 2, "the same factor as χ₁ of meanfield-chi")
+    d.conclude("relu_chi_c", sw2 / 2, [sw], "", lhs=sp.Symbol(r"\chi_c"), kernel=False)
+    xi = -1 / sp.log(sw2 / 2)
+    d.define("ξ_c", xi, "c_l − 1 shrinks by χ_c per layer", lhs=sp.Symbol(r"\xi_c"))
+    d.conclude("relu_xi_c", xi, [sw], "", lhs=sp.Symbol(r"\xi_c"), kernel=False)
+    d.prove_true("ξ_c diverges at the edge", sp.Eq(sp.limit(xi, sw, sp.sqrt(2), "-"), sp.oo),
+                 "as σ_w² → 2⁻ (χ₁ → 1)",
+                 shown=sp.Eq(sp.Limit(xi, sw, sp.sqrt(2), "-"), sp.oo))
+    d.note("ReLU ξ_q", "the ReLU length map is linear with slope σ_w²/2 (meanfield-length): "
+           "ξ_q = ξ_c")
+
+    # tanh: slope of the length map by Stein's lemma
+    d.note("slope of the length map", "d/dq σ_w²E[φ(√q z)²] = σ_w²E[zφφ'(√q z)]/√q = "
+           "σ_w²E[φ'² + φφ''] (Gaussian integration by parts E[z g(z)] = E[g'(z)]), so "
+           "the slope at q* is χ₁ + σ_w²E[φφ''(√q* z)]")
+    tanh = sp.tanh(x)
+    pp = tanh * sp.diff(tanh, x, 2)
+    E = sp.Function("E")
+    lengths = get("meanfield-length").values
+    chis = get("meanfield-chi").values
+    slopes = {}
+    for name, (w_, b_), qstar in (
+            ("length", LENGTH_TANH, lengths["tanh_q_star"]),
+            ("ordered", ORDERED_TANH, chis["tanh_q_star_ordered"])):
+        qf = float(qstar)
+        chi = (chis["tanh_chi_ordered"] if name == "ordered" else
+               w_ * d.gaussian_expectation(
+                   f"E[tanh′²] at q* = {qf:.15g} (σ_w² = {w_}, σ_b² = {b_})",
+                   (1 - tanh**2)**2, x, variance=qf, digits=DIGITS, lhs=E((1 - tanh**2)**2)))
+        d.gaussian_expectation(f"E[tanh·tanh′′] at q* = {qf:.15g} (σ_w² = {w_}, "
+                                    f"σ_b² = {b_})", pp, x, variance=qf, digits=DIGITS,
+                                    lhs=E(pp))
+        d.apply(f"slope χ₁ + σ_w²E[φφ′′] at σ_w² = {w_}", lambda e, w_=w_, chi=chi: chi
+                + w_ * e, f"χ₁ = {sp.N(chi, 12)}")
+        slopes[name] = d.current
+        if name == "length":
+            d.conclude("tanh_length_slope", slopes["length"], [],
+                       "at meanfield-length's tanh configuration: errors of q shrink by "
+                       "this factor per layer", kernel=False, lhs=sp.Symbol("s"))
+    d.define("ξ_q (ordered tanh)", -1 / sp.log(slopes["ordered"]), "",
+             lhs=sp.Symbol(r"\xi_q"))
+    d.apply("evaluate", lambda e: sp.N(e, 15), "")
+    d.conclude("tanh_xi_q_ordered", d.current, [], "σ_w² = 1, σ_b² = 1/20", kernel=False,
+               lhs=sp.Symbol(r"\xi_q"))
+    d.define("ξ_c (ordered tanh)", -1 / sp.log(chis["tanh_chi_ordered"]),
+             "c* = 1 in the ordered phase, so χ_c = χ₁", lhs=sp.Symbol(r"\xi_c"))
+    d.apply("evaluate", lambda e: sp.N(e, 15), "")
+    d.conclude("tanh_xi_c_ordered", d.current, [], "σ_w² = 1, σ_b² = 1/20", kernel=False,
+               lhs=sp.Symbol(r"\xi_c"))
+
+    def cmap_slope(sigma_w, sigma_b):
+        h = 1e-6
+        f = sp.lambdify([c, sw, sb], cmap, modules="math")
+        return (f(1.0, sigma_w, sigma_b) - f(1.0 - h, sigma_w, sigma_b)) / h
+
+    d.crosscheck("ReLU χ_c by a one-sided difference of the correlation map", sw2 / 2,
+                 cmap_slope, at={sw: (0.5, 1.3), sb: (0.3, 1.0)}, rtol=1e-3, points=3)
+
+    def slope_ref(w_, b_, qstar):
+        from scipy import integrate
+
+        def qmap(qq):
+            h_ = lambda u: math.tanh(math.sqrt(qq) * u)**2 * math.exp(-u * u / 2)
+            return w_ * 2 * integrate.quad(h_, 0, math.inf, epsabs=1e-15, epsrel=1e-13)[0] \
+                / math.sqrt(2 * math.pi) + b_
+        hh = 1e-5 * qstar
+        return (qmap(qstar + hh) - qmap(qstar - hh)) / (2 * hh)
+
+    d.crosscheck("tanh length-map slope by central differences of the map (scipy quad)",
+                 slopes["length"],
+                 lambda: slope_ref(float(LENGTH_TANH[0]), float(LENGTH_TANH[1]),
+                                   float(lengths["tanh_q_star"])),
+                 at={}, points=1, rtol=1e-6)

@@ -263,6 +263,7 @@ def _alpha_dropout_backward_check(rng):
                        float(u @ K.alpha_dropout_backward(v, m, q)), u)
 
 
+_TH = np.linspace(0.05, 3.1, 9)
 KERNEL_CHECKS = {
     "sigmoid_grad": lambda rng: _elementwise(K.sigmoid, K.sigmoid_grad)(rng),
     "sigmoid": lambda rng: _close(K.sigmoid(np.linspace(-30, 30, 61)),
@@ -316,6 +317,12 @@ KERNEL_CHECKS = {
     # with torch's a, b (α′ = selu(−∞)); backward = the derivative of the forward in x
     "alpha_dropout_forward": _alpha_dropout_forward_check,
     "alpha_dropout_backward": _alpha_dropout_backward_check,
+    # arc-cosine kernel and two-layer ReLU NTK against their θ forms (test_meanfield.py
+    # checks both against quadrature and wide random networks)
+    "arccos_kernel": lambda rng: _close(K.arccos_kernel(np.cos(_TH), 1.3, 0.7, 1.1), 1.21 * 0.91 * (
+        np.sin(_TH) + (np.pi - _TH) * np.cos(_TH)) / (2 * np.pi)),
+    "relu_ntk": lambda rng: _close(K.relu_ntk(np.cos(_TH), 1.3, 0.7), 0.91 * (
+        np.sin(_TH) + 2 * (np.pi - _TH) * np.cos(_TH)) / (2 * np.pi)),
     **{k: _forward_forms for k in FORWARD},
     **{k: _init_scales for k in INIT},
     **{k: _optimiser_updates for k in OPTIM},

@@ -29,7 +29,8 @@ from typing import Any
 from derive.catalog import Kind, Row, position
 from derive.catalog import row as catalog_row
 
-TOPICS = ("dropout", "initialization", "misc", "gradients", "attention", "power", "optimizers")
+TOPICS = ("dropout", "initialization", "misc", "gradients", "attention", "meanfield", "power",
+          "optimizers")
 
 
 @dataclasses.dataclass(frozen=True)
