@@ -114,9 +114,17 @@ class NotationLatexPrinter(LatexPrinter):
     def _as_ordered_terms(self, expr, order=None):
         return _positive_first(super()._as_ordered_terms(expr, order))
 
+    def doprint(self, expr):
+        text = super().doprint(expr)
+        if not text.isascii():  # Unicode in a name (Θ(w·x)): LaTeX commands for pdflatex
+            from .render import _unicode_in_math
+            text = _unicode_in_math(text)
+        return text
+
     def _print_Symbol(self, expr, style="plain"):
         shown = self.forms.latex(expr.name)
-        if shown is None and "\\" not in expr.name and re.search(r"[A-Za-z]{2}", expr.name):
+        if shown is None and "\\" not in expr.name and (
+                re.search(r"[A-Za-z]{2}", expr.name) or not expr.name.isascii()):
             from .prose import math_latex  # a name written as a formula: softmax(z), W_T^{EMA}
             shown = math_latex(expr.name, self.forms)
         return shown if shown is not None else super()._print_Symbol(expr, style)
