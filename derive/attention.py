@@ -508,3 +508,98 @@ def label_smoothing(d: Derivation) -> None:
         "smoothed cross-entropy (SciPy log_softmax)", grad,
         loss=lambda z, kw: _np_smoothed_ce(z, 0, kw["varepsilon"]), point=point,
         at={**{v: (-3.0, 3.0) for v in zs}, eps: (0.0, 0.5)}, rtol=1e-6, atol=1e-9)
+
+
+# ---- preln-residual-growth ----------------------------------------------------------------
+def _np_residual_stack(L: int, v: float, var0: float, scale: float, pre: bool,
+                       d: int = 6, reps: int = 4000) -> float:
+    """Float64 reference: mean of x_L² over a fixed-seed ensemble of residual stacks
+    x_{l+1} = x_l + scale·LN(x_l)W (pre) or LN(x_l + LN(x_l)W) (post), W ~ N(0, v/d),
+    in NumPy (no numeric): an independent Monte Carlo check of the variance recursion."""
+    import numpy as np
+
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal((reps, 1, d)) * np.sqrt(var0)
+
+    def ln(t):
+        c = t - t.mean(-1, keepdims=True)
+        return c / np.sqrt((c ** 2).mean(-1, keepdims=True))
+    for _ in range(L):
+        w = rng.standard_normal((reps, d, d)) * np.sqrt(v / d)
+        x = x + scale * ln(x) @ w if pre else ln(x + ln(x) @ w)
+    return float((x ** 2).mean())
+
+
+@derivation("preln-residual-growth",
+            exports=("preln_variance", "gpt2_scale", "gpt2_variance", "postln_variance"))
+def preln_residual_growth(d: Derivation) -> None:
+    """Pre-LN residual stream x_{l+1} = x_l + F_l(LN(x_l)) with branch outputs of variance
+    v uncorrelated with x_l: Var x_L = Var x_0 + L·v, growing linearly with depth.
+    GPT-2 (Radford et al. 2019 §2.3) scales the residual output projections by 1/√N_r
+    with N_r = 2N residual branches (N blocks, attention and MLP in each): each adds v/(2N)
+    and the whole stack adds v in total. Post-LN x_{l+1} = LN(x_l + F_l(x_l)) resets the
+    per-token variance to 1 at every layer (γ = 1, β = 0, ε → 0). Xiong et al. 2020 §3.
+    """
+    v, var0 = d.symbol("v", positive=True), d.symbol("V_0", positive=True)
+    L, N = d.symbol("L", integer=True, positive=True), d.symbol("N", integer=True,
+                                                                   positive=True)
+    a = d.symbol("a", positive=True)
+    d.assume("each branch output F_l has mean 0, variance v per coordinate and is "
+             "uncorrelated with the stream x_l (e.g. a fresh zero-mean random weight "
+             "matrix at initialisation applied to LN(x_l))")
+    d.assume("variances are per coordinate; for Post-LN, the variance of a token's "
+             "features about their mean, which LN makes 1 exactly when ε = 0 "
+             "(layernorm-forward)")
+    d.convention("layers are counted per residual branch: a Transformer block has two "
+                 "(attention and MLP), so N blocks make L = 2N additions")
+    c = d.symbol("c", real=True)
+    vx = d.symbol("V_x", positive=True)
+    d.define("one residual addition", vx + v + 2 * c,
+             "Var(x + F) = Var x + Var F + 2 Cov(x, F), with V_x = Var x and c = Cov(x, F)",
+             lhs=shown(r"\mathrm{Var}(x + F)"))
+    d.rewrite("uncorrelated branch", vx + v, "Cov(x, F) = c = 0", at={c: 0})
+
+    def stack(m):
+        s = var0
+        for _ in range(m):
+            s = s + v
+        return s, var0 + m * v
+
+    d.prove_for_sizes("L additions", sp.Eq(shown(r"\mathrm{Var}\, x_{L}", "Var x_L"),
+                                           var0 + L * v), stack, sizes=(1, 2, 3, 4, 8),
+                      why="apply the step above L times (the sizes are the depths L)")
+    d.values["preln_variance"] = var0 + L * v
+    d.define("branches scaled by a", var0 + L * a ** 2 * v,
+             "each branch output multiplied by a has variance a²v", lhs=shown(
+                 r"\mathrm{Var}\, x_{L}", "Var x_L"))
+    d.rewrite("GPT-2: a = 1/√(2N), L = 2N", var0 + v,
+              "N blocks × two branches; the stack adds v in total, whatever the depth",
+              at={a: 1 / sp.sqrt(2 * N), L: 2 * N})
+    d.values["gpt2_scale"] = 1 / sp.sqrt(2 * N)
+    d.conclude("gpt2_variance", var0 + v, [var0, v], kernel=False,
+               why="depth-independent (Radford et al. 2019 §2.3)")
+
+    def post(m):
+        xs = sp.symbols(f"y_1:{m + 1}", real=True)
+        mu = sum(xs) / m
+        nu = sum((t - mu) ** 2 for t in xs) / m
+        z = [(t - mu) / sp.sqrt(nu) for t in xs]
+        return sum(t ** 2 for t in z) / m - (sum(z) / m) ** 2, sp.Integer(1)
+
+    d.prove_for_sizes("Post-LN: the stream after each block has variance 1", sp.Eq(
+        shown(r"\mathrm{Var}\, \mathrm{LN}(x_l + F_l)"), 1), post, sizes=(2, 3, 4),
+        why="the sizes are the widths: LN (γ = 1, β = 0, ε = 0) of any vector y = x_l + F_l "
+        "with ν > 0 has feature mean 0 and variance 1, so depth adds nothing")
+    d.values["postln_variance"] = sp.Integer(1)
+
+    for pre, scale, Lv, want, what in (
+            (True, 1.0, 4, var0 + 4 * v, "Pre-LN, L = 4"),
+            (True, 1 / 8 ** 0.5, 8, var0 + v, "Pre-LN with GPT-2's 1/√(2N), N = 4")):
+        d.crosscheck(f"{what}: Var x_L against a fixed-seed NumPy ensemble of 4000 stacks "
+                     "(tolerance 5%: Monte Carlo)", want,
+                     lambda pre=pre, scale=scale, Lv=Lv, **kw: _np_residual_stack(
+                         Lv, kw["v"], kw["V_0"], scale, pre),
+                     at={v: (0.5, 2.0), var0: (0.5, 2.0)}, rtol=0.05, atol=0.0, points=2)
+    d.crosscheck("Post-LN, L = 4: per-token variance 1 (NumPy ensemble)", sp.Integer(1),
+                 lambda **kw: _np_residual_stack(4, kw["v"], kw["V_0"], 1.0, False),
+                 at={v: (0.5, 2.0), var0: (0.5, 2.0)}, rtol=1e-9, atol=0.0, points=2)

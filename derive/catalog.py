@@ -221,6 +221,9 @@ ROWS: tuple[Row, ...] = (
     Row('label-smoothing', 12, D | K, 'Szegedy et al. 2016 §7',
         'Label smoothing: gradient p − y; the loss is minimised at the finite logit gap '
         'log(1 + K(1 − ε)/ε)'),
+    Row('preln-residual-growth', 12, D | C, 'Xiong et al. 2020 §3; Radford et al. 2019 §2.3',
+        'Pre-LN residual stream: Var x_L = Var x_0 + L·v; GPT-2\'s 1/√(2N) keeps the added '
+        'variance at v; Post-LN resets it to 1'),
     # 13.
     Row('adamw-vs-l2', 13, D | K | C, 'Loshchilov & Hutter 2019, §2 and Algorithm 2',
         'AdamW vs Adam with L2: decoupled weight decay is not an L2 penalty under Adam'),
