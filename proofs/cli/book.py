@@ -139,10 +139,11 @@ def _claims_chapter(c_slugs: list[str], args: argparse.Namespace) -> str:
            "assertion & method & exact & foil & estimate & SE & $z$ & foil $z$ & verdict"
            "\\\\ \\hline\\endhead\n"]
     for r in reports:
-        out.append(f"\\multicolumn{{9}}{{l}}{{\\textbf{{{escape_text(r.slug)}}}: "
-                   f"{escape_text(r.title)}}}\\\\\n")
+        out.append(f"\\multicolumn{{9}}{{p{{0.95\\linewidth}}}}"
+                   f"{{\\textbf{{{escape_text(r.slug)}}}: {escape_text(r.title)}}}\\\\\n")
         if r.error:
-            out.append(f"\\multicolumn{{9}}{{l}}{{ERROR: {escape_text(r.error[:80])}}}\\\\\n")
+            out.append(f"\\multicolumn{{9}}{{p{{0.95\\linewidth}}}}{{ERROR: "
+                       f"{escape_text(r.error[:200])}}}\\\\\n")
         for v in r.verdicts:
             t = v.result
             if t is None:
