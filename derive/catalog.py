@@ -224,6 +224,9 @@ ROWS: tuple[Row, ...] = (
     Row('preln-residual-growth', 12, D | C, 'Xiong et al. 2020 §3; Radford et al. 2019 §2.3',
         'Pre-LN residual stream: Var x_L = Var x_0 + L·v; GPT-2\'s 1/√(2N) keeps the added '
         'variance at v; Post-LN resets it to 1'),
+    Row('attention-saturation', 12, D | C, 'Vaswani et al. 2017 §3.2.1',
+        'Unscaled attention saturates: E[max softmax probability] → 1 and the softmax '
+        'Jacobian → 0 as d grows; with 1/√d both stay O(1)'),
     # 13.
     Row('adamw-vs-l2', 13, D | K | C, 'Loshchilov & Hutter 2019, §2 and Algorithm 2',
         'AdamW vs Adam with L2: decoupled weight decay is not an L2 penalty under Adam'),
