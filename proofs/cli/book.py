@@ -135,14 +135,14 @@ def _claims_chapter(c_slugs: list[str], args: argparse.Namespace) -> str:
            f"--seed {args.seed}}} on this machine. A claim passes when its experiment "
            "accepts the exact value and rejects the foil.\n\n",
            "{\\footnotesize\\setlength{\\tabcolsep}{3pt}\n"
-           "\\begin{longtable}{p{5.2cm}lrrrrrrl}\n"
+           "\\begin{longtable}{p{4cm}lrrrrrrl}\n"
            "assertion & method & exact & foil & estimate & SE & $z$ & foil $z$ & verdict"
            "\\\\ \\hline\\endhead\n"]
     for r in reports:
-        out.append(f"\\multicolumn{{9}}{{p{{0.95\\linewidth}}}}"
+        out.append(f"\\multicolumn{{9}}{{p{{0.85\\linewidth}}}}"
                    f"{{\\textbf{{{escape_text(r.slug)}}}: {escape_text(r.title)}}}\\\\\n")
         if r.error:
-            out.append(f"\\multicolumn{{9}}{{p{{0.95\\linewidth}}}}{{ERROR: "
+            out.append(f"\\multicolumn{{9}}{{p{{0.85\\linewidth}}}}{{ERROR: "
                        f"{escape_text(r.error[:200])}}}\\\\\n")
         for v in r.verdicts:
             t = v.result
