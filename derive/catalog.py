@@ -234,6 +234,8 @@ ROWS: tuple[Row, ...] = (
         'The largest Adam step |m̂_t|/√v̂_t over all gradient sequences'),
     Row('nesterov', 13, D | K, 'Sutskever et al. 2013, §2 (eqs. 3–4)',
         'Nesterov momentum: the look-ahead form and the form frameworks use'),
+    Row('gradient-clipping', 13, D | K, 'Pascanu et al. 2013, §3.2',
+        'Clipping by norm keeps the direction; clipping by value does not'),
     # 14.
     Row('meanfield-length', 14, D | C, 'Poole et al. 2016, §2 (eq. 3)',
         'Mean-field length map q_{l+1} = σ_w² E[φ(√q_l z)²] + σ_b² and its fixed point q*'),

@@ -423,3 +423,84 @@ def nesterov(d: Derivation) -> None:
     d.crosscheck("5 framework steps from the kernels against Sutskever's look-ahead loop "
                  "(float64), compared at the look-ahead point", ph, sutskever_loop,
                  at={a: (0.1, 3.0), eta: (0.01, 0.3), mu: (0.0, 0.95), th0: (-2.0, 2.0)})
+
+
+# ---------------------------------------------------------------------------------------
+@derivation("gradient-clipping",
+            exports=("clip_by_norm", "clip_by_value", "clipped_norm", "value_clip_cosine"))
+def gradient_clipping(d: Derivation) -> None:
+    """Clip by norm (Pascanu et al. 2013, Algorithm 1): ĝ = g·min(1, c/‖g‖). It is a positive
+    multiple of g (direction kept, cosine 1) with ‖ĝ‖ = min(‖g‖, c) ≤ c. Clip by value,
+    ĝ_i = min(max(g_i, −c), c), bounds each coordinate but not the norm (up to c√n) and turns
+    the direction: g = (10, 1), c = 1 gives (1, 1), cosine 11/√202 ≈ 0.774 (39.3°)."""
+    g, c, nrm = d.symbol("g", real=True), d.symbol("c", positive=True), d.symbol("norm",
+                                                                               positive=True)
+    d.assume("c > 0 the threshold; the gradient g = (g_1, …, g_n) is not 0; ‖·‖ the "
+             "Euclidean norm over every coordinate clipped together (all parameters, as "
+             "torch.nn.utils.clip_grad_norm_)")
+    d.convention("the scale is exactly c/‖g‖ when ‖g‖ > c; torch's clip_grad_norm_ uses "
+                 "c/(‖g‖ + 10⁻⁶), which leaves the norm 10⁻⁶c/‖g‖ relatively short of c")
+    scale = sp.Piecewise((1, nrm <= c), (c / nrm, True))
+    d.define("clip by norm: the scale", scale, lhs=sp.Symbol("s"),
+             why="s = min(1, c/‖g‖) > 0, the same for every coordinate")
+    d.define("each coordinate", g * scale, lhs=sp.Symbol(r"\hat{g}_i"))
+    d.rewrite("branchwise", sp.Piecewise((g, nrm <= c), (c * g / nrm, True)),
+              lhs=sp.Symbol(r"\hat{g}_i"))
+    d.conclude("clip_by_norm", sp.Piecewise((g, nrm <= c), (c * g / nrm, True)), [g, nrm, c],
+               lhs=sp.Symbol(r"\hat{g}_i"),
+               why="ĝ_i = g_i·min(1, c/‖g‖) (‖g‖ a reduction over all coordinates)")
+
+    def norm_after(n):
+        gs = sp.symbols(f"g_1:{n + 1}", real=True)
+        norm = sp.sqrt(sum(x**2 for x in gs))
+        return sp.sqrt(sum((c / norm * x)**2 for x in gs)), c
+
+    d.prove_for_sizes("‖g‖ > c: the clipped norm is exactly c",
+                      sp.Eq(sp.Symbol(r"\|\hat{g}\|"), c), norm_after, sizes=(2, 3, 4),
+                      why="‖(c/‖g‖)g‖ = (c/‖g‖)‖g‖; n = 2, 3, 4 coordinates")
+    d.define("so", sp.Piecewise((nrm, nrm <= c), (c, True)), lhs=sp.Symbol(r"\|\hat{g}\|"))
+    d.rewrite("= min(‖g‖, c)", sp.Min(nrm, c))
+    d.values["clipped_norm"] = sp.Min(nrm, c)
+
+    def cosine(n):
+        gs = sp.symbols(f"g_1:{n + 1}", real=True)
+        s = sp.Symbol("s", positive=True)
+        dot = sum(s * x * x for x in gs)
+        return dot / (sp.sqrt(sum((s * x)**2 for x in gs)) * sp.sqrt(sum(x**2 for x in gs))), 1
+
+    d.prove_for_sizes("the direction is kept: cos(ĝ, g) = 1", sp.Eq(sp.Symbol(r"\cos"), 1),
+                      cosine, sizes=(2, 3, 4), why="ĝ = s·g with s > 0")
+
+    # clip by value
+    clip = sp.Min(sp.Max(g, -c), c)
+    d.define("clip by value", clip, lhs=sp.Symbol(r"\hat{g}_i"),
+             why="each coordinate separately limited to [−c, c]")
+    d.conclude("clip_by_value", clip, [g, c], lhs=sp.Symbol(r"\hat{g}_i"),
+               why="ĝ_i = min(max(g_i, −c), c)")
+    ex = sp.Matrix([10, 1])
+    exc = ex.applyfunc(lambda x: clip.subs({g: x, c: 1}))
+    d.define("example: g = (10, 1), c = 1", exc, lhs=sp.Symbol(r"\hat{g}"))
+    cos_ex = (exc.dot(ex)) / (exc.norm() * ex.norm())
+    d.define("its cosine with g", cos_ex, lhs=sp.Symbol(r"\cos"))
+    d.rewrite("= 11/√202", 11 / sp.sqrt(202))
+    d.prove_true("< 1: the direction changed (about 39.3°)", cos_ex < 1,
+                 shown=sp.StrictLessThan(11 / sp.sqrt(202), 1))
+    d.values["value_clip_cosine"] = 11 / sp.sqrt(202)
+    big = sp.Matrix([10, 10]).applyfunc(lambda x: clip.subs({g: x, c: 1}))
+    d.prove("… and the norm is not bounded by c: g = (10, 10), c = 1 gives ‖ĝ‖ = √2",
+            big.norm(), sp.sqrt(2), why="in n coordinates up to c√n")
+
+    def numpy_clip_norm(g, norm, c):
+        import numpy as np
+        return float(g * np.minimum(1.0, c / norm))
+
+    d.crosscheck("clip by norm against g·min(1, c/‖g‖) in float64",
+                 sp.Piecewise((g, nrm <= c), (c * g / nrm, True)), numpy_clip_norm,
+                 at={g: (-3.0, 3.0), nrm: (0.1, 5.0), c: (0.1, 5.0)})
+
+    def numpy_clip_value(g, c):
+        import numpy as np
+        return float(np.clip(g, -c, c))
+
+    d.crosscheck("clip by value against numpy.clip", clip, numpy_clip_value,
+                 at={g: (-5.0, 5.0), c: (0.1, 3.0)})

@@ -105,6 +105,18 @@ class KernelPrinter(SciPyPrinter):
     def _print_softplus(self, e: Any) -> str:
         return f"numpy.logaddexp(0, {self._print(e.args[0])})"
 
+    def _print_Min(self, e: Any) -> str:  # elementwise, without functools.reduce
+        return self._fold("numpy.minimum", e.args)
+
+    def _print_Max(self, e: Any) -> str:
+        return self._fold("numpy.maximum", e.args)
+
+    def _fold(self, ufunc: str, args: Any) -> str:
+        text = self._print(args[0])
+        for a in args[1:]:
+            text = f"{ufunc}({text}, {self._print(a)})"
+        return text
+
     def _print_Piecewise(self, e: Any) -> str:
         # numpy.where(c0, e0, numpy.where(c1, e1, e_last)); the last condition must be True
         pairs = list(e.args)

@@ -38,6 +38,8 @@ __all__ = [
     "Nesterov",
     "Optimizer",
     "RMSProp",
+    "clip_grad_norm",
+    "clip_grad_value",
 ]
 
 
@@ -231,6 +233,33 @@ class AdamW(Adam):
         m, v = self._moments(key, g)
         p += K.adamw_step(m, v, p, self.t, self.lr, self.beta1, self.beta2, self.eps,
                           self.weight_decay)
+
+
+def clip_grad_norm(grads: Mapping[str, np.ndarray], max_norm: float) -> float:
+    """Clip by norm, in place, over ALL gradients together (catalog gradient-clipping;
+    Pascanu et al. 2013): g ← g·min(1, c/‖g‖) with ‖g‖ the Euclidean norm of every entry
+    of every array (torch.nn.utils.clip_grad_norm_'s default). The direction is kept and
+    the new norm is min(‖g‖, c). torch scales by c/(‖g‖ + 10⁻⁶); here the scale is exactly
+    c/‖g‖. Returns the norm before clipping."""
+    if not max_norm > 0:
+        raise ValueError(f"clip_grad_norm: max_norm must be positive, got {max_norm}")
+    norm = float(np.sqrt(sum(float(np.sum(np.square(g))) for g in grads.values())))
+    if not np.isfinite(norm):
+        raise ValueError(f"clip_grad_norm: the gradient norm is {norm}")
+    if norm > 0:
+        for g in grads.values():
+            g[...] = K.clip_by_norm(g, norm, float(max_norm))
+    return norm
+
+
+def clip_grad_value(grads: Mapping[str, np.ndarray], clip_value: float) -> None:
+    """Clip by value, in place: g_i ← min(max(g_i, −c), c) for every entry (torch's
+    clip_grad_value_). Unlike clip_grad_norm it changes the direction (catalog
+    gradient-clipping: g = (10, 1), c = 1 becomes (1, 1))."""
+    if not clip_value > 0:
+        raise ValueError(f"clip_grad_value: clip_value must be positive, got {clip_value}")
+    for g in grads.values():
+        g[...] = K.clip_by_value(g, float(clip_value))
 
 
 OPTIMIZERS = {c.__name__: c for c in (SGD, Momentum, Nesterov, Adagrad, RMSProp, Adadelta, Adam,

@@ -246,6 +246,10 @@ def _section13_optimiser_updates(rng):
            th * (1 - lr * wd) - lr * mhat / (np.sqrt(vhat) + 1e-8))
     _close(K.nesterov_buffer(m, g, 0.9), 0.9 * m + g)  # torch: buf = μ·buf + g
     _close(K.nesterov_step(g, m, lr, 0.9), -lr * (g + 0.9 * m))  # g + μ·buf, times −η
+    norm = float(np.linalg.norm(g))
+    for c in (0.5 * norm, 2 * norm):  # clipping: torch's rule with the exact scale c/‖g‖
+        _close(K.clip_by_norm(g, norm, c), g * min(1.0, c / norm))
+    _close(K.clip_by_value(g, 0.3), np.clip(g, -0.3, 0.3))
 
 
 def _alpha_dropout_forward_check(rng):
@@ -327,7 +331,8 @@ KERNEL_CHECKS = {
     **{k: _init_scales for k in INIT},
     **{k: _optimiser_updates for k in OPTIM},
     **{k: _section13_optimiser_updates for k in ("l2_coupled_gradient", "adamw_step",
-                                                       "nesterov_buffer", "nesterov_step")},
+                                                       "nesterov_buffer", "nesterov_step",
+                                                       "clip_by_norm", "clip_by_value")},
 }
 
 

@@ -140,3 +140,27 @@ def test_nesterov_matches_torch():
         topt.step()
         mine.step({"theta": a * theta})
     np.testing.assert_allclose(theta, tt.detach().numpy(), rtol=1e-12, atol=1e-15)
+
+
+def test_clip_grad_norm_keeps_direction_and_bounds_norm():
+    rng = np.random.default_rng(1)
+    grads = {"w": rng.standard_normal((3, 4)) * 5, "b": rng.standard_normal(4)}
+    before = {k: v.copy() for k, v in grads.items()}
+    norm = optim.clip_grad_norm(grads, 1.0)
+    flat = np.concatenate([grads[k].ravel() for k in ("w", "b")])
+    flat0 = np.concatenate([before[k].ravel() for k in ("w", "b")])
+    assert norm > 1 and abs(np.linalg.norm(flat) - 1.0) < 1e-14
+    np.testing.assert_allclose(flat * norm, flat0, rtol=1e-14)  # same direction
+    small = {"w": np.array([0.1, -0.2])}
+    optim.clip_grad_norm(small, 1.0)
+    np.testing.assert_array_equal(small["w"], [0.1, -0.2])
+    zero = {"w": np.zeros(3)}
+    assert optim.clip_grad_norm(zero, 1.0) == 0.0 and not zero["w"].any()
+
+
+def test_clip_grad_value_turns_the_direction():
+    g = {"w": np.array([10.0, 1.0])}
+    optim.clip_grad_value(g, 1.0)
+    np.testing.assert_array_equal(g["w"], [1.0, 1.0])
+    cos = 11 / np.sqrt(202)
+    assert float(derive.get("gradient-clipping").values["value_clip_cosine"]) == cos

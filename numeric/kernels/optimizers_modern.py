@@ -4,9 +4,10 @@
 # derivation                   fingerprint       kernels
 #   adamw-vs-l2                  808ddd4e5c4acc1a  l2_coupled_gradient, adamw_step
 #   nesterov                     fe00e75f93c647a5  nesterov_buffer, nesterov_step
+#   gradient-clipping            9258d2d82ed08055  clip_by_norm, clip_by_value
 import numpy
 
-__all__ = ['l2_coupled_gradient', 'adamw_step', 'nesterov_buffer', 'nesterov_step']
+__all__ = ['l2_coupled_gradient', 'adamw_step', 'nesterov_buffer', 'nesterov_step', 'clip_by_norm', 'clip_by_value']
 
 
 def l2_coupled_gradient(g, theta, lambda_, out=None):
@@ -103,3 +104,32 @@ def nesterov_step(g, m_new, eta, mu, out=None):
     numpy.add(out, g, out=out)
     numpy.multiply(out, -eta, out=out)
     return out
+
+
+def clip_by_norm(g, norm, c):
+    """ĝ_i = g_i·min(1, c/‖g‖) (‖g‖ a reduction over all coordinates)
+
+    clip_by_norm(g, norm, c) = Piecewise((g, c >= norm), (c*g/norm, True))
+
+    Convention: the scale is exactly c/‖g‖ when ‖g‖ > c; torch's clip_grad_norm_ uses
+        c/(‖g‖ + 10⁻⁶), which leaves the norm 10⁻⁶c/‖g‖ relatively short of c
+
+    Derivation: gradient-clipping (Pascanu et al. 2013, §3.2); `nnmath show gradient-clipping`.
+    """
+    # numpy.where evaluates every branch; unselected values (which may overflow) are discarded
+    with numpy.errstate(over="ignore", invalid="ignore"):
+        col0 = c/norm
+        return numpy.where(numpy.greater_equal(c, norm), g, col0*g)
+
+
+def clip_by_value(g, c):
+    """ĝ_i = min(max(g_i, −c), c)
+
+    clip_by_value(g, c) = Min(c, Max(-c, g))
+
+    Convention: the scale is exactly c/‖g‖ when ‖g‖ > c; torch's clip_grad_norm_ uses
+        c/(‖g‖ + 10⁻⁶), which leaves the norm 10⁻⁶c/‖g‖ relatively short of c
+
+    Derivation: gradient-clipping (Pascanu et al. 2013, §3.2); `nnmath show gradient-clipping`.
+    """
+    return numpy.minimum(c, numpy.maximum(g, -c))
