@@ -245,6 +245,8 @@ ROWS: tuple[Row, ...] = (
         'The ReLU NNGP (arc-cosine) kernel and the NTK of a two-layer ReLU network'),
     Row('meanfield-depth-scales', 14, D, 'Schoenholz et al. 2017, §3 (eqs. 5–9)',
         'The correlation map, its fixed point c* and the depth scales ξ_q, ξ_c = −1/ln χ_c'),
+    Row('activation-meanfield', 14, D | C, 'Poole et al. 2016; Schoenholz et al. 2017, §3',
+        'q*, χ₁, the edge of chaos and the depth scales for any activation'),
     # 15.
     Row('paired-design', 15, D | C, 'common random numbers (Law and Kelton 2000, §11.2)',
         'Paired designs: n_paired/n_unpaired = Var(f − g)/(Var f + Var g)'),

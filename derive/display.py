@@ -138,6 +138,20 @@ class NotationLatexPrinter(LatexPrinter):
         return self._print(expr.label)
 
     def _print_Mul(self, expr):  # B\,std, not "Bstd": space before an upright name
+        args = list(expr.args)
+        root2, inv_root_pi = sp.sqrt(2), 1 / sp.sqrt(sp.pi)
+        if root2 in args and inv_root_pi in args and all(
+                not (a.is_Rational and a not in (1, -1)) for a in args):  # √(2/π) as written
+            args.remove(root2)
+            args.remove(inv_root_pi)
+            rest = sp.Mul(*args)
+            sign = ""
+            if rest.could_extract_minus_sign():
+                sign, rest = "- ", -rest
+            if rest == 1:
+                return sign + r"\sqrt{\frac{2}{\pi}}"
+            from sympy.printing.precedence import PRECEDENCE
+            return sign + r"\sqrt{\frac{2}{\pi}}\, " + self.parenthesize(rest, PRECEDENCE["Mul"])
         return re.sub(r"([A-Za-z0-9}]) (\\mathrm\{)", r"\1\\,\2", super()._print_Mul(expr))
 
     def _print_Rational(self, expr):
