@@ -91,6 +91,12 @@ class Activation:
                     for a, b in itertools.pairwise(pts))
         return total / math.sqrt(2 * math.pi)
 
+    def seed(self, which: str, q: float) -> float:
+        """E[g(√q z)] by the trapezoidal rule (:func:`_hermite`): fast, to locate roots."""
+        if which not in self._np:
+            self._fn(which, "np")
+        return _hermite(self._np[which], q)
+
     def verified(self, which: str, q: float, digits: int = DIGITS) -> quadrature.Verified:
         g = self._fn(which, "mp")
         return quadrature.gaussian_integral(g, q, digits, self.kinks)
@@ -124,17 +130,24 @@ def _bracket(g64, gver, x0: float) -> Bracketed:
                           "quadrature")
 
 
-def _first_root(g, lo: float, hi: float) -> float | None:
-    """The smallest sign change of g on a geometric grid in [lo, hi], refined by brentq."""
+def _first_root(g, lo: float, hi: float, seed=None) -> float | None:
+    """The smallest sign change of g on a geometric grid in [lo, hi], refined by brentq.
+    ``seed`` (a cheap approximation of g) locates the cell; g itself decides the signs
+    at the cell's ends (widened to the neighbouring cells if needed) and refines."""
     from scipy import optimize
     grid = [lo * (hi / lo) ** (k / 120) for k in range(121)]
-    prev = g(grid[0])
-    for a, b in itertools.pairwise(grid):
-        cur = g(b)
-        if prev == 0:
-            return a
-        if prev * cur < 0:
-            return optimize.brentq(g, a, b, xtol=1e-16, rtol=1e-15, maxiter=200)
+    scan = seed or g
+    prev = scan(grid[0])
+    for k in range(120):
+        cur = scan(grid[k + 1])
+        if prev == 0 or prev * cur < 0:
+            for width in (0, 1, 3):
+                a, b = grid[max(k - width, 0)], grid[min(k + 1 + width, 120)]
+                ga, gb = g(a), g(b)
+                if ga == 0:
+                    return a
+                if ga * gb < 0:
+                    return optimize.brentq(g, a, b, xtol=1e-16, rtol=1e-15, maxiter=200)
         prev = cur
     return None
 
@@ -146,7 +159,10 @@ def fixed_point(act: Activation, sigma_w2: float, sigma_b2: float, *,
     def g(q: float) -> float:
         return sigma_w2 * act.float64("T", q) + sigma_b2 - q
 
-    q0 = _first_root(g, 1e-8 if sigma_b2 > 0 else 1e-4, Q_MAX)
+    def seed(q: float) -> float:
+        return sigma_w2 * act.seed("T", q) + sigma_b2 - q
+
+    q0 = _first_root(g, 1e-8 if sigma_b2 > 0 else 1e-4, Q_MAX, seed)
     if q0 is None:
         return None
     if not verify:
@@ -167,7 +183,10 @@ def edge_of_chaos(act: Activation, sigma_b2: float) -> tuple[Bracketed, Brackete
     def g(q: float) -> float:
         return act.float64("T", q) / act.float64("D", q) + sigma_b2 - q
 
-    q0 = _first_root(g, 1e-8 if sigma_b2 > 0 else 1e-4, Q_MAX)
+    def seed(q: float) -> float:
+        return act.seed("T", q) / act.seed("D", q) + sigma_b2 - q
+
+    q0 = _first_root(g, 1e-8 if sigma_b2 > 0 else 1e-4, Q_MAX, seed)
     if q0 is None:
         return None
     cache: dict = {}
@@ -777,3 +796,161 @@ def meanfield_depth_scales(d: Derivation) -> None:
                  lambda: slope_ref(float(LENGTH_TANH[0]), float(LENGTH_TANH[1]),
                                    float(lengths["tanh_q_star"])),
                  at={}, points=1, rtol=1e-6)
+
+
+# ---- any activation (nnmath activation EXPR --meanfield) --------------------------------
+@dataclasses.dataclass(frozen=True)
+class MeanFieldReport:
+    """The mean-field analysis of one activation at bias variance σ_b² (see :func:`report`).
+
+    ``edge_q``/``edge_sigma_w2``: the edge of chaos (verified brackets), None when the
+    equation has no root with q ≤ Q_MAX; for a positively homogeneous φ (ReLU-like) the
+    edge is σ_w² = 1/E[φ'(z)²] with q* = ∞ when σ_b² > 0 (``homogeneous``).
+    ``rows``: :class:`MeanField` at each σ_w² asked for, and at the edge."""
+
+    expression: sp.Expr
+    sigma_b2: float
+    homogeneous: bool
+    edge_q: Bracketed | None
+    edge_sigma_w2: Bracketed | None
+    rows: tuple
+    notes: tuple = ()
+
+
+def _homogeneous(act: Activation) -> bool:
+    """φ(λx) = λφ(x) for λ > 0, checked at 21 points and λ = 2, 3 (float64)."""
+    import numpy as np
+    f = sp.lambdify(act.x, act.f, modules=["scipy", "numpy"])
+    t = np.linspace(-3.0, 3.0, 21)
+    with np.errstate(all="ignore"):
+        ok = all(np.allclose(np.asarray(f(lam * t), dtype=float) * np.ones_like(t),
+                             lam * np.asarray(f(t), dtype=float) * np.ones_like(t),
+                             rtol=1e-12, atol=1e-12) for lam in (2.0, 3.0))
+    return bool(ok)
+
+
+def report(f: sp.Expr, x: sp.Symbol, sigma_b2: float,
+           sigma_w2s: tuple = (1.0, 2.0)) -> MeanFieldReport:
+    """q*, χ₁, the length-map slope and ξ_q, c*, χ_c and ξ_c at each σ_w² of ``sigma_w2s``
+    (float64 quadrature; q* by bisection and brentq) and the edge of chaos for
+    ``sigma_b2`` (verified brackets, :func:`edge_of_chaos`), for the activation φ = f(x)."""
+    act = Activation(f, x)
+    notes = []
+    homogeneous = _homogeneous(act)
+    edge = edge_of_chaos(act, sigma_b2)
+    edge_q = edge_w = None
+    if edge is not None:
+        edge_q, edge_w = edge
+    elif homogeneous:
+        d1 = act.verified("D", 1.0)
+        w = float(1 / d1.value)
+        err = float(d1.error / d1.value**2) * 1.01 + abs(w) * 1e-15
+        edge_w = Bracketed(w, w - err, w + err, 0.0, 0.0, 0.0, 0.0)
+        notes.append("φ is positively homogeneous (φ(λx) = λφ(x), λ > 0): E[φ'(√q z)²] "
+                     "does not depend on q, so χ₁ = 1 at σ_w² = 1/E[φ'(z)²] for every q; "
+                     + ("with σ_b² > 0 the length map has no fixed point there (q* = ∞)"
+                        if sigma_b2 > 0 else "with σ_b² = 0 every q is fixed there"))
+    else:
+        notes.append(f"no edge of chaos with q ≤ {Q_MAX:g}: E[φ(√q z)²]/E[φ'(√q z)²] + "
+                     "σ_b² − q has no sign change")
+    rows = [analyse(act, float(w), sigma_b2) for w in sigma_w2s]
+    if edge_w is not None and edge_q is not None:
+        at_edge = analyse(act, edge_w.value, sigma_b2)
+        rows.append(at_edge)
+        first = at_edge.q_star.value if at_edge.q_star is not None else None
+        slope = edge_w.value * (act.float64("D", edge_q.value)
+                                + act.float64("P", edge_q.value))
+        if first is None or abs(first - edge_q.value) > 1e-6 * edge_q.value or slope > 1:
+            notes.append(f"the χ₁ = 1 solution q = {edge_q.value:.10g} is NOT the attracting "
+                         f"fixed point of the length map at σ_w² = {edge_w.value:.10g} "
+                         f"(slope there {slope:.6g}; the fixed point reached from small q "
+                         f"is {'none' if first is None else f'{first:.10g}'}): no edge of "
+                         "chaos at an attracting fixed point for this σ_b²")
+    if any(r.chi_1 is not None and r.chi_1 > 1 for r in rows):
+        notes.append("chaotic rows: c* < 1 and χ_c by 80×80-node Gauss–Hermite quadrature "
+                     "of the correlation map (float64, not verified)")
+    return MeanFieldReport(f, sigma_b2, homogeneous, edge_q, edge_w, tuple(rows),
+                           tuple(notes))
+
+
+@derivation("activation-meanfield",
+            exports=("tanh_edge_sigma_w2", "mish_edge_sigma_w2", "mish_edge_q",
+                     "mish_sigma_b2", "mish_derivative_at_0"))
+def activation_meanfield(d: Derivation) -> None:
+    """The general procedure of :func:`report` (what ``nnmath activation EXPR --meanfield``
+    runs; on tanh it is meanfield-chi's, compared in tests/test_meanfield.py) applied to Mish
+    φ(x) = x·tanh(softplus x) at σ_b² = 1/20: the edge of chaos by a verified bracket."""
+    x = d.symbol("x", real=True)
+    d.assume("the mean-field network of meanfield-length; φ given as a SymPy expression "
+             "(from derive.safe_parse for text), with finite Gaussian moments")
+    d.convention("the edge of chaos for σ_b² solves E[φ(√q z)²]/E[φ'(√q z)²] + σ_b² = q, "
+                 "σ_w² = 1/E[φ'(√q z)²] (meanfield-chi)")
+    d.convention(f"source: {SOURCE_NOTE}")
+    sb2 = float(EDGE_SIGMA_B2)
+    ref = get("meanfield-chi").values["tanh_edge_sigma_w2"]
+    d.note("tanh", f"for φ = tanh the procedure is meanfield-chi's, which gives σ_w² = "
+           f"{sp.N(ref, 12)} at σ_b² = 1/20 (tests/test_meanfield.py runs the general code "
+           "on tanh and compares)")
+    d.values["tanh_edge_sigma_w2"] = ref
+    mish = x * sp.tanh(sp.log(1 + sp.exp(x)))
+    m_edge = edge_of_chaos(Activation(mish, x), sb2)
+    assert m_edge is not None
+    mq, mw = m_edge
+    d.define("Mish: the edge's q", _f(mq.value),
+             f"the sign of E[φ²]/E[φ'²] + σ_b² − q changes on [{mq.lo:.15g}, {mq.hi:.15g}] "
+             f"(values {mq.f_lo:.3e} ± {mq.err_lo:.0e} and {mq.f_hi:.3e} ± {mq.err_hi:.0e}, "
+             "verified quadrature)", lhs=sp.Symbol("q_{edge}"))
+    d.conclude("mish_edge_q", _f(mq.value), [], "", kernel=False, lhs=sp.Symbol("q_{edge}"))
+    d.define("Mish: σ_w² on the edge", _f(mw.value),
+             f"σ_w² ∈ [{mw.lo:.15g}, {mw.hi:.15g}]: |σ_w² − {mw.value:.12g}| ≤ "
+             f"{mw.error:.1e}", lhs=sp.Symbol(r"\sigma_{w,edge}^2"))
+    d.conclude("mish_edge_sigma_w2", _f(mw.value), [], "φ(x) = x tanh(log(1 + eˣ)), "
+               "σ_b² = 1/20", kernel=False, lhs=sp.Symbol(r"\sigma_{w,edge}^2"))
+    d.values["mish_sigma_b2"] = EDGE_SIGMA_B2
+    E = sp.Function("E")
+    pp = mish * sp.diff(mish, x, 2)
+    act = Activation(mish, x)
+    p_mq = act.verified("P", mq.value)
+    d_mq = 1 / mw.value
+    slope = mw.value * (d_mq + float(p_mq.value))
+    d.define("Mish: slope of the length map at the edge's q",
+             _f(slope, 12), f"χ₁ + σ_w²E[φφ′′] with E[φφ′′] = {float(p_mq.value):.12g} "
+             f"(verified quadrature, |error| ≤ {p_mq.error:.0e}) and χ₁ = 1",
+             lhs=sp.Symbol("s"))
+    d.prove_true("the edge's fixed point repels", _f(slope, 12) > 1,
+                 "slope > 1: q = q_edge is an UNSTABLE fixed point of the length map; the "
+                 "attracting one at this σ_w² is smaller (≈ 0.48, where χ₁ ≈ 0.94), and it "
+                 "disappears near σ_w² ≈ 2.11 (saddle-node) while χ₁ < 1 there: at σ_b² = "
+                 "1/20 Mish has no edge of chaos at an attracting fixed point; "
+                 "a network started at q_edge stays critical only while q stays near it",
+                 shown=sp.StrictGreaterThan(sp.Symbol("s"), 1))
+    del E, pp
+    d.define("Mish′(0)", sp.diff(mish, x).subs(x, 0), "(a foil of the claim: χ₁ taken at "
+             "q = 0, the fixed point of the map without σ_b², is σ_w² Mish′(0)²)",
+             lhs=sp.Symbol(r"\varphi'(0)"))
+    d.apply("simplify", lambda e: sp.nsimplify(sp.simplify(e)), "tanh(log 2) = 3/5")
+    d.conclude("mish_derivative_at_0", sp.Rational(3, 5), [], "", kernel=False,
+               lhs=sp.Symbol(r"\varphi'(0)"))
+
+    def mish_ref():
+        from scipy import integrate, optimize
+
+        def mish_np(u):
+            return u * math.tanh(math.log1p(math.exp(-abs(u))) + max(u, 0.0))
+
+        def dmish(u, h=1e-5):
+            return (mish_np(u + h) - mish_np(u - h)) / (2 * h)
+
+        def e(fn, qq):
+            h_ = lambda u: fn(math.sqrt(qq) * u) * math.exp(-u * u / 2)
+            return sum(integrate.quad(h_, a, b, epsabs=1e-14, epsrel=1e-12)[0]
+                       for a, b in ((-math.inf, 0), (0, math.inf))) / math.sqrt(2 * math.pi)
+
+        def g(qq):  # E[φ²]/E[φ'²] + σ_b² − q
+            return e(lambda u: mish_np(u)**2, qq) / e(lambda u: dmish(u)**2, qq) + sb2 - qq
+        qe = optimize.brentq(g, 0.7, 1.2, xtol=1e-14)
+        return 1 / e(lambda u: dmish(u)**2, qe)
+
+    d.crosscheck("Mish edge σ_w² by brentq on the edge equation (scipy.integrate.quad, φ' "
+                 "by central differences)", _f(mw.value), mish_ref, at={}, points=1,
+                 rtol=1e-7)

@@ -192,3 +192,53 @@ def wide_relu_layers_have_the_arccos_kernel(ctx: Context) -> list:
                      foil_name="linear kernel x·y/2"),
             Estimate("NTK Θ(x, y)", ntk, dot, kernel_experiment(*args, "ntk"),
                      foil_name="linear kernel x·y")]
+
+
+def _mish_layer_forward(z):
+    """Mish z·tanh(softplus z) with numeric's Tanh layer."""
+    from numeric.layers import Tanh
+    return z * Tanh().forward(np.logaddexp(0.0, z), train=False)
+
+
+def mish_separation_experiment(sigma_w2: float, sigma_b2: float, q_star: float,
+                               depth: int, width: int = 1024, batch: int = 16,
+                               eps: float = 1e-5):
+    """As :func:`separation_experiment`, with Mish (numeric's Tanh on softplus)."""
+    def experiment(seed):
+        rng = np.random.default_rng(seed)
+        z1 = math.sqrt(q_star) * rng.standard_normal((batch, width))
+        z2 = z1 + eps * rng.standard_normal((batch, width))
+        d0 = float(((z1 - z2) ** 2).mean())
+        relvar = 0.0
+        for _ in range(depth):
+            h1, h2 = _mish_layer_forward(z1), _mish_layer_forward(z2)
+            gap = ((h1 - h2) ** 2).mean(axis=0)
+            w = _weights(rng, width, sigma_w2)
+            b = math.sqrt(sigma_b2) * rng.standard_normal(width)
+            z1, z2 = h1 @ w + b, h2 @ w + b
+            unit = ((z1 - z2) ** 2).mean(axis=0)
+            relvar += (unit.var(ddof=1) / unit.mean() ** 2
+                       + gap.var(ddof=1) / gap.mean() ** 2) / width
+        d_last = float(((z1 - z2) ** 2).mean())
+        return math.log(d_last / d0) / depth, math.sqrt(relvar) / depth
+    return experiment
+
+
+@claim("activation-meanfield", derivations=("activation-meanfield",))
+def mish_is_critical_at_its_derived_edge(ctx: Context) -> list:
+    """Mish networks (width 1024, 16 input pairs, 5 layers) at derive's χ₁ = 1 solution
+    for σ_b² = 1/20 (σ_w² ≈ 2.1048, pre-activations starting at its q ≈ 0.905): nearby
+    inputs neither converge nor separate, ln(d_L/d_0)/L = ln χ₁ = 0. derive shows this
+    fixed point repels slowly (length-map slope ≈ 1.019), so q stays near it over 5
+    layers; it is not the fixed point a network reaches
+    from small inputs. Foil (a named mistake): χ₁ evaluated at q = 0, the fixed point of
+    the map without σ_b², σ_w²·Mish′(0)² ≈ 0.76 (ln ≈ −0.28)."""
+    w2 = ctx.exact("activation-meanfield", "mish_edge_sigma_w2")
+    q_edge = ctx.exact("activation-meanfield", "mish_edge_q")
+    b2 = ctx.exact("activation-meanfield", "mish_sigma_b2")
+    slope0 = ctx.exact("activation-meanfield", "mish_derivative_at_0")
+    return [Estimate("Mish at its edge: ln(d_L/d_0)/L = ln 1", 0.0,
+                     math.log(w2 * slope0 ** 2),
+                     mish_separation_experiment(w2, b2, q_edge, 5),
+                     foil_name="χ₁ at q = 0 (no σ_b²)",
+                     note="normal approximation (delta method over layers)")]
