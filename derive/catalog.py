@@ -234,6 +234,8 @@ ROWS: tuple[Row, ...] = (
         'The largest Adam step |m̂_t|/√v̂_t over all gradient sequences'),
     Row('nesterov', 13, D | K, 'Sutskever et al. 2013, §2 (eqs. 3–4)',
         'Nesterov momentum: the look-ahead form and the form frameworks use'),
+    Row('lr-scaling-rule', 13, D, 'Goyal et al. 2017, §2.1–2.2',
+        'Linear learning-rate scaling: k steps at batch B vs one step at batch kB'),
     Row('gradient-clipping', 13, D | K, 'Pascanu et al. 2013, §3.2',
         'Clipping by norm keeps the direction; clipping by value does not'),
     # 14.

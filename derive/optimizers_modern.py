@@ -504,3 +504,105 @@ def gradient_clipping(d: Derivation) -> None:
 
     d.crosscheck("clip by value against numpy.clip", clip, numpy_clip_value,
                  at={g: (-5.0, 5.0), c: (0.1, 3.0)})
+
+
+# ---------------------------------------------------------------------------------------
+@derivation("lr-scaling-rule",
+            exports=("small_batch_iterate", "large_batch_step", "difference",
+                     "second_order_difference", "contraction_small", "contraction_large"))
+def lr_scaling_rule(d: Derivation) -> None:
+    """The linear scaling rule (Goyal et al. 2017, §2.1): k SGD steps at batch B and rate η
+    vs one step at batch kB and rate kη. On a quadratic loss with curvature h and batch
+    gradients g_j(θ) = hθ − b_j the two agree to first order in η; the second-order
+    difference is η²h·[k(k − 1)/2·hθ_0 − Σ_j (k − j)b_j], which for equal batches is
+    k(k − 1)/2·η²h·g(θ_0): the big step ignores how the gradient shrinks along the way. It
+    matters when ηh is not small — early in training, which is why Goyal et al. need a
+    warm-up; at kηh > 2 the big step diverges while the k small ones contract."""
+    h, eta = d.symbols("h eta", positive=True)
+    th0, b = d.symbols("theta_0 b", real=True)
+    k = d.symbol("k", integer=True, positive=True)
+    j = d.symbol("j", integer=True, positive=True)
+    bj = sp.IndexedBase("b", real=True)
+    d.assume("a quadratic loss along one eigen-direction of its Hessian, curvature h > 0; "
+             "batch j's gradient is g_j(θ) = hθ − b_j (the batches differ only in b_j); "
+             "the big batch's gradient is the mean of the k small ones, hθ − (1/k)Σ_j b_j")
+    d.convention("step j of the small-batch run uses batch j, j = 1, …, k, in order")
+
+    def small(kk, bs):
+        th = th0
+        for bb in bs:
+            th = th - eta * (h * th - bb)
+        return th
+
+    closed = (1 - eta * h)**k * th0 + eta * sp.Sum((1 - eta * h)**(k - j) * bj[j], (j, 1, k))
+    d.define("k small steps θ_j = θ_{j−1} − η(hθ_{j−1} − b_j), unrolled", closed,
+             lhs=sp.Symbol("theta_k"))
+    d.prove_for_sizes("the recursion iterated k times equals the unrolled form",
+                      sp.Eq(sp.Symbol("theta_k"), closed),
+                      lambda kk: (small(kk, [bj[i] for i in range(1, kk + 1)]),
+                                  closed.subs(k, kk).doit()),
+                      sizes=(1, 2, 3, 4, 5), why="k = 1, …, 5")
+    big = th0 - k * eta * (h * th0 - sp.Sum(bj[j], (j, 1, k)) / k)
+    d.define("one step at rate kη with the mean gradient", big, lhs=sp.Symbol("theta'"))
+    d.values.update(small_batch_iterate=closed, large_batch_step=big)
+
+    def coefficients(kk):
+        bs = [bj[i] for i in range(1, kk + 1)]
+        diff = sp.expand(small(kk, bs) - (th0 - kk * eta * (h * th0 - sum(bs) / kk)))
+        first = diff.coeff(eta, 1)
+        second = diff.coeff(eta, 2)
+        want = h * (sp.binomial(kk, 2) * h * th0 - sum((kk - i) * bj[i] for i in range(1, kk + 1)))
+        return sp.Matrix([first, second]), sp.Matrix([0, sp.expand(want)])
+
+    second_general = h * (k * (k - 1) / 2 * h * th0 - sp.Sum((k - j) * bj[j], (j, 1, k)))
+    d.prove_for_sizes("first order in η: equal; second order: η²h[k(k−1)/2·hθ_0 − Σ(k−j)b_j]",
+                      sp.Eq(sp.Matrix([sp.Symbol("[eta^1]"), sp.Symbol("[eta^2]")]),
+                            sp.Matrix([0, second_general])),
+                      coefficients, sizes=(1, 2, 3, 4, 5),
+                      why="coefficients of η and η² in θ_k − θ′, exact for k = 1, …, 5")
+    # equal batches, every k
+    eq_diff = ((1 - eta * h)**k - 1 + k * eta * h) * (th0 - b / h)
+    d.define("equal batches b_j = b: θ_k − θ′ (geometric sum)", eq_diff,
+             lhs=sp.Symbol("theta_k") - sp.Symbol("theta'"),
+             why="θ_k = (1 − ηh)^k θ_0 + b(1 − (1 − ηh)^k)/h and θ′ = θ_0 − kη(hθ_0 − b)")
+
+    def eq_check(kk):
+        return (sp.expand(small(kk, [b] * kk) - (th0 - kk * eta * (h * th0 - b)))
+                , sp.expand(eq_diff.subs(k, kk)))
+
+    d.prove_for_sizes("… checked by iterating", sp.Eq(sp.Symbol("theta_k") - sp.Symbol("theta'"),
+                                                      eq_diff),
+                      eq_check, sizes=(1, 2, 3, 4, 5, 6))
+    d.apply("expand in η to second order (k symbolic)",
+            lambda e: sp.series(e, eta, 0, 3).removeO(), "by SymPy")
+    second_eq = k * (k - 1) / 2 * eta**2 * h * (h * th0 - b)
+    d.rewrite("= k(k − 1)/2 · η²h·g(θ_0), g(θ_0) = hθ_0 − b", second_eq)
+    d.conclude("second_order_difference", second_eq, [k, eta, h, th0, b], kernel=False,
+               lhs=sp.Symbol("theta_k") - sp.Symbol("theta'"),
+               why="plus O(η³): the small steps shrink along with the gradient, the big "
+                   "step does not")
+    d.values["difference"] = eq_diff
+
+    # stability: the contraction factors
+    small_f, big_f = (1 - eta * h)**k, 1 - k * eta * h
+    d.values.update(contraction_small=small_f, contraction_large=big_f)
+    d.define("contraction of θ − b/h: k small steps vs the big step",
+             sp.Matrix([small_f, big_f]),
+             lhs=sp.Matrix([sp.Symbol("rho_small"), sp.Symbol("rho_big")]))
+    d.rewrite("k = 8, ηh = 1/2", sp.Matrix([sp.Rational(1, 256), -3]),
+              at={k: 8, eta: sp.Rational(1, 2) / h})
+    d.prove_true("the big step diverges (|−3| > 1) where the small ones contract by 1/256",
+                 sp.And(sp.Abs(big_f.subs({k: 8, eta: sp.Rational(1, 2) / h})) > 1,
+                        small_f.subs({k: 8, eta: sp.Rational(1, 2) / h}) < 1),
+                 "one step at kη is stable only for kηh < 2: warm-up lets h fall first",
+                 shown=sp.Tuple(sp.Abs(-3), sp.Rational(1, 256)))
+
+    def float_loop(h, eta, theta_0, b):
+        th = theta_0
+        for _ in range(4):
+            th = th - eta * (h * th - b)
+        return th - (theta_0 - 4 * eta * (h * theta_0 - b))
+
+    d.crosscheck("θ_4 − θ′ for equal batches against a float64 loop", eq_diff.subs(k, 4),
+                 float_loop, at={h: (0.1, 3.0), eta: (0.01, 0.3), th0: (-2.0, 2.0),
+                                 b: (-2.0, 2.0)})
