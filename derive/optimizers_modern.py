@@ -556,10 +556,11 @@ def lr_scaling_rule(d: Derivation) -> None:
 
     second_general = h * (k * (k - 1) / 2 * h * th0 - sp.Sum((k - j) * bj[j], (j, 1, k)))
     d.prove_for_sizes("first order in η: equal; second order: η²h[k(k−1)/2·hθ_0 − Σ(k−j)b_j]",
-                      sp.Eq(sp.Matrix([sp.Symbol("[eta^1]"), sp.Symbol("[eta^2]")]),
+                      sp.Eq(sp.Matrix([sp.Symbol(r"c_{\eta}"), sp.Symbol(r"c_{\eta^2}")]),
                             sp.Matrix([0, second_general])),
                       coefficients, sizes=(1, 2, 3, 4, 5),
-                      why="coefficients of η and η² in θ_k − θ′, exact for k = 1, …, 5")
+                      why="c_η, c_η² the coefficients of η and η² in θ_k − θ′, exact for "
+                          "k = 1, …, 5")
     # equal batches, every k
     eq_diff = ((1 - eta * h)**k - 1 + k * eta * h) * (th0 - b / h)
     d.define("equal batches b_j = b: θ_k − θ′ (geometric sum)", eq_diff,
