@@ -265,6 +265,14 @@ def correlation_fixed_point(act: Activation, sigma_w2: float, sigma_b2: float,
     return c, sigma_w2 * ev(df, c)
 
 
+def _length_slope(act: Activation, sigma_w2: float, q: float) -> float:
+    """dq_{l+1}/dq_l = σ_w² d/dq E[φ(√q z)²] at q by a central difference of float64
+    quadratures (equal to χ₁ + σ_w²E[φφ''] for smooth φ; a difference also covers kinks,
+    where φ'' has a Dirac part)."""
+    h = 1e-4 * q
+    return sigma_w2 * (act.float64("T", q + h) - act.float64("T", q - h)) / (2 * h)
+
+
 def analyse(act: Activation, sigma_w2: float, sigma_b2: float, *,
             verify: bool = False) -> MeanField:
     """q*, χ₁, the slope of the length map and ξ_q, c*, χ_c and ξ_c at (σ_w², σ_b²)."""
@@ -273,7 +281,7 @@ def analyse(act: Activation, sigma_w2: float, sigma_b2: float, *,
         return MeanField(sigma_w2, sigma_b2, None, None, None, None, None, None, None)
     q = qb.value
     chi = sigma_w2 * act.float64("D", q)
-    slope = chi + sigma_w2 * act.float64("P", q)
+    slope = _length_slope(act, sigma_w2, q)
     if chi <= 1:
         c_star, chi_c = 1.0, chi
     else:
@@ -858,8 +866,7 @@ def report(f: sp.Expr, x: sp.Symbol, sigma_b2: float,
         at_edge = analyse(act, edge_w.value, sigma_b2)
         rows.append(at_edge)
         first = at_edge.q_star.value if at_edge.q_star is not None else None
-        slope = edge_w.value * (act.float64("D", edge_q.value)
-                                + act.float64("P", edge_q.value))
+        slope = _length_slope(act, edge_w.value, edge_q.value)
         if first is None or abs(first - edge_q.value) > 1e-6 * edge_q.value or slope > 1:
             notes.append(f"the χ₁ = 1 solution q = {edge_q.value:.10g} is NOT the attracting "
                          f"fixed point of the length map at σ_w² = {edge_w.value:.10g} "
@@ -954,3 +961,33 @@ def activation_meanfield(d: Derivation) -> None:
     d.crosscheck("Mish edge σ_w² by brentq on the edge equation (scipy.integrate.quad, φ' "
                  "by central differences)", _f(mw.value), mish_ref, at={}, points=1,
                  rtol=1e-7)
+
+
+def analyse_text(text: str, sigma_b2: float, sigma_w2s: tuple = (1.0, 2.0), *,
+                 max_seconds: float = 60.0, max_memory: int | None = None) -> MeanFieldReport:
+    """:func:`report` for the activation written in ``text`` (parsed by derive.safe_parse;
+    refused text raises UnsafeExpression before anything is evaluated), under the time and
+    memory limits of ``nnmath activation`` (derive.custom). An activation whose integrals
+    cannot be computed or verified raises ActivationRefused (AnalysisTimeout for time)."""
+    from .admissible import ActivationRefused
+    from .custom import MAX_MEMORY, _Clock, _memory_limit
+    from .safe_parse import X, parse_activation
+    f = parse_activation(text)
+    if not (math.isfinite(sigma_b2) and sigma_b2 >= 0):
+        raise ValueError(f"σ_b² must be a finite number ≥ 0, got {sigma_b2}")
+    for w in sigma_w2s:
+        if not (math.isfinite(w) and w > 0):
+            raise ValueError(f"σ_w² must be a finite positive number, got {w}")
+    if f.free_symbols - {X}:
+        raise ActivationRefused(f"f = {sp.sstr(f)} has symbols other than x")
+    clock = _Clock(0.0, float(max_seconds))
+    try:
+        with _memory_limit(max_memory or MAX_MEMORY):
+            return clock.required("the mean-field analysis",
+                                  lambda: report(f, X, float(sigma_b2), tuple(sigma_w2s)))
+    except MemoryError:
+        raise ActivationRefused(f"the mean-field analysis of f = {sp.sstr(f)} needs more "
+                                "memory than the limit") from None
+    except (quadrature.QuadratureError, ArithmeticError, OverflowError, TypeError) as exc:
+        raise ActivationRefused(f"the mean-field integrals of f = {sp.sstr(f)} could not be "
+                                f"computed reliably: {exc}") from None

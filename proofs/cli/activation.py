@@ -82,6 +82,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="time limit of the whole analysis in seconds (default 60)")
     parser.add_argument("--false-fail-rate", type=float, default=1e-6,
                         help="family-wise false-fail rate of the Monte Carlo check")
+    parser.add_argument("--meanfield", action="store_true",
+                        help="instead: the mean-field analysis of a wide random network "
+                             "(q*, χ₁, the edge of chaos, the depth scales; catalog §14)")
+    parser.add_argument("--sigma-b2", type=float, default=0.05,
+                        help="with --meanfield: the bias variance σ_b² (default 0.05)")
+    parser.add_argument("--sigma-w2", type=float, action="append", default=None,
+                        help="with --meanfield: a weight variance σ_w² (×fan-in) to tabulate "
+                             "(repeatable; default 1 and 2)")
 
 
 # ---- kernel ----------------------------------------------------------------------------
@@ -373,6 +381,9 @@ def run(args: argparse.Namespace) -> int:
         parse_activation(args.expression)  # refuse before anything is evaluated
     except UnsafeExpression as exc:
         raise UsageError(f"refused: {exc}") from None
+    if args.meanfield:
+        from .activation_meanfield import run_meanfield
+        return run_meanfield(args)
     _options(args)
     try:
         a = analyse_activation(args.expression, q=args.q, digits=args.digits,
