@@ -227,6 +227,9 @@ ROWS: tuple[Row, ...] = (
     Row('attention-saturation', 12, D | C, 'Vaswani et al. 2017 §3.2.1',
         'Unscaled attention saturates: E[max softmax probability] → 1 and the softmax '
         'Jacobian → 0 as d grows; with 1/√d both stay O(1)'),
+    Row('postln-gradient-scale', 12, D | C, 'Xiong et al. 2020 §3 (simplified)',
+        'Post-LN: each LayerNorm divides the skip-path gradient by σ_y ≈ √2, so block l '
+        'gets about 2^{−(L−l)/2} of it; Pre-LN keeps it'),
     # 13.
     Row('adamw-vs-l2', 13, D | K | C, 'Loshchilov & Hutter 2019, §2 and Algorithm 2',
         'AdamW vs Adam with L2: decoupled weight decay is not an L2 penalty under Adam'),
