@@ -127,7 +127,11 @@ class NotationLatexPrinter(LatexPrinter):
                 re.search(r"[A-Za-z]{2}", expr.name) or not expr.name.isascii()):
             from .prose import math_latex  # a name written as a formula: softmax(z), W_T^{EMA}
             shown = math_latex(expr.name, self.forms)
-        return shown if shown is not None else super()._print_Symbol(expr, style)
+        if shown is None:
+            shown = super()._print_Symbol(expr, style)
+            if "\\" in expr.name:  # authored LaTeX: words in scripts upright (σ_{w,edge})
+                shown = re.sub(r"(?<=[{,])([A-Za-z]{3,})(?=[,}])", r"\\mathrm{\1}", shown)
+        return shown
 
     def _hprint_Function(self, func: str) -> str:
         if func in FUNCTIONS:

@@ -53,7 +53,7 @@ def _has_accent(word: str) -> bool:
                if not c.isascii()) and any(c.isalpha() for c in word)
 
 
-_CODE = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[_.][A-Za-z0-9]+)+")
+_CODE = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[_.][A-Za-z0-9]+)+_?")  # clip_grad_norm_
 
 
 def is_code(name: str, forms: Forms | None = None) -> bool:
@@ -62,8 +62,10 @@ def is_code(name: str, forms: Forms | None = None) -> bool:
     if not _CODE.fullmatch(name) or (forms is not None and name in forms.symbols):
         return False
     if "." in name:  # sympy.stats, Sum.change_index; not an equation number (B.28)
-        return all(part[:1].isalpha() for part in re.split(r"[_.]", name))
-    head, *parts = name.split("_")
+        return all(part[:1].isalpha() for part in re.split(r"[_.]", name) if part)
+    head, *parts = name.rstrip("_").split("_")
+    if name.endswith("_"):
+        return True
     if head in _GREEK_NAMES:
         return False
     return len(parts) >= 2 or (len(head) >= 3 and any(len(p) >= 3 for p in parts))
