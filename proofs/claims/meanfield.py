@@ -37,7 +37,7 @@ def _weights(rng, n: int, sigma_w2: float) -> np.ndarray:
 
 
 def length_experiment(activation: str, sigma_w2: float, sigma_b2: float, q0: float,
-                      depth: int, slope: float, width: int = 1024, batch: int = 64):
+                      depth: int, slope: float, width: int = 1024, batch: int = 16):
     """experiment(seed) -> (mean square of the last layer's pre-activations, SE).
 
     SE: layer l adds the relative variance var_j(unit mean square)/width of its i.i.d.
@@ -59,38 +59,38 @@ def length_experiment(activation: str, sigma_w2: float, sigma_b2: float, q0: flo
     return experiment
 
 
-@claim("meanfield-length", derivations=("meanfield-length", "meanfield-depth-scales"))
+@claim("meanfield-length", quick=False,
+       derivations=("meanfield-length", "meanfield-depth-scales"))
 def wide_networks_follow_the_length_map(ctx: Context) -> list:
-    """Width 1024, batch 64, 5 layers, inputs of mean square q₀ = 4. tanh at (σ_w², σ_b²)
+    """Width 1024, batch 16, 4 layers, inputs of mean square q₀ = 4. tanh at (σ_w², σ_b²)
     = derive's (2, 2) (He weights): the last layer's mean square z² is derive's q*
-    (verified root-find; the length map contracts by derive's slope ≈ 0.10 a layer, so 5
-    layers leave < 1e-5). ReLU at (1, 1/2) (LeCun weights): derive's ReLU length map
-    iterated 5 times from 4 (q* = 1 plus 3·2⁻⁵). Foil (a named mistake): the map without
-    σ_b² (tanh: derive's fixed point q*₀ of σ_w²E[tanh²]; ReLU: 4·2⁻⁵). Since all inputs
+    (verified root-find; the length map contracts by derive's slope ≈ 0.10 a layer, so 4
+    layers leave < 1e-4). ReLU at (1, 1) (LeCun weights): derive's ReLU length map
+    iterated 4 times from 4 (q* = 2 plus 2·2⁻⁴). Foil (a named mistake): the map without
+    σ_b² (tanh: derive's fixed point q*₀ of σ_w²E[tanh²]; ReLU: 4·2⁻⁴). Since all inputs
     of a batch converge to one direction in this (ordered) phase, the noise is that of
     the 1024 units of each layer, not of the batch."""
     import sympy as sp
-    depth, q0 = 5, 4
+    depth, q0 = 4, 4
     w2 = ctx.exact("meanfield-length", "tanh_sigma_w2")
     b2 = ctx.exact("meanfield-length", "tanh_sigma_b2")
     tanh_q = ctx.exact("meanfield-length", "tanh_q_star")
     tanh_foil = ctx.exact("meanfield-length", "tanh_q_star_no_bias")
     tanh_slope = ctx.exact("meanfield-depth-scales", "tanh_length_slope")
-    qmap = ctx.exact_expr("meanfield-length", "relu_q_map", sigma_w=1,
-                          sigma_b=sp.sqrt(sp.Rational(1, 2)))
+    qmap = ctx.exact_expr("meanfield-length", "relu_q_map", sigma_w=1, sigma_b=1)
     qmap_foil = ctx.exact_expr("meanfield-length", "relu_q_map", sigma_w=1, sigma_b=0)
     q_sym = next(s for s in qmap.free_symbols if s.name == "q")
     relu_slope = float(sp.diff(qmap, q_sym))
     relu_q, relu_foil = sp.Integer(q0), sp.Integer(q0)
     for _ in range(depth):
         relu_q, relu_foil = qmap.subs(q_sym, relu_q), qmap_foil.subs(q_sym, relu_foil)
-    return [Estimate("tanh: E[z²] after 5 layers = q*", tanh_q, tanh_foil,
+    return [Estimate("tanh: E[z²] after 4 layers = q*", tanh_q, tanh_foil,
                      length_experiment("tanh", w2, b2, q0, depth, tanh_slope),
                      foil_name="map without σ_b²",
                      note="normal approximation; per-layer unit spread propagated by "
                           "the length map's slope"),
-            Estimate("ReLU: E[z²] after 5 layers", float(relu_q), float(relu_foil),
-                     length_experiment("relu", 1.0, 0.5, q0, depth, relu_slope),
+            Estimate("ReLU: E[z²] after 4 layers", float(relu_q), float(relu_foil),
+                     length_experiment("relu", 1.0, 1.0, q0, depth, relu_slope),
                      foil_name="map without σ_b²",
                      foil_why="without σ_b² a ReLU network at σ_w² = 1 halves q every "
                               "layer",
@@ -126,7 +126,7 @@ def separation_experiment(sigma_w2: float, sigma_b2: float, q_star: float, depth
     return experiment
 
 
-@claim("meanfield-chi", derivations=("meanfield-chi",))
+@claim("meanfield-chi", quick=False, derivations=("meanfield-chi",))
 def nearby_inputs_converge_or_separate_by_chi(ctx: Context) -> list:
     """tanh networks of width 512 at σ_b² = 1/20 (derive's configurations), 5 layers,
     8 pairs of inputs at pre-activation variance q* whose pre-activations differ by
@@ -224,7 +224,7 @@ def mish_separation_experiment(sigma_w2: float, sigma_b2: float, q_star: float,
     return experiment
 
 
-@claim("activation-meanfield", derivations=("activation-meanfield",))
+@claim("activation-meanfield", quick=False, derivations=("activation-meanfield",))
 def mish_is_critical_at_its_derived_edge(ctx: Context) -> list:
     """Mish networks (width 1024, 16 input pairs, 5 layers) at derive's χ₁ = 1 solution
     for σ_b² = 1/20 (σ_w² ≈ 2.1048, pre-activations starting at its q ≈ 0.905): nearby
