@@ -136,11 +136,14 @@ def nearby_inputs_converge_or_separate_by_chi(ctx: Context) -> list:
     with the opposite sign."""
     depth = 5
     b2 = ctx.exact("meanfield-chi", "chi_sigma_b2")
+    phases = {"ordered": (ctx.exact("meanfield-chi", "ordered_sigma_w2"),
+                          ctx.exact("meanfield-chi", "tanh_q_star_ordered"),
+                          ctx.exact("meanfield-chi", "tanh_chi_ordered")),
+              "chaotic": (ctx.exact("meanfield-chi", "chaotic_sigma_w2"),
+                          ctx.exact("meanfield-chi", "tanh_q_star_chaotic"),
+                          ctx.exact("meanfield-chi", "tanh_chi_chaotic"))}
     out = []
-    for name in ("ordered", "chaotic"):
-        w2 = ctx.exact("meanfield-chi", f"{name}_sigma_w2")
-        qs = ctx.exact("meanfield-chi", f"tanh_q_star_{name}")
-        chi = ctx.exact("meanfield-chi", f"tanh_chi_{name}")
+    for name, (w2, qs, chi) in phases.items():
         out.append(Estimate(f"{name} (σ_w² = {w2:g}): ln(d_L/d_0)/L = ln χ₁",
                             math.log(chi), -math.log(chi),
                             separation_experiment(w2, b2, qs, depth),
