@@ -27,6 +27,7 @@ import dataclasses
 import functools
 import itertools
 import math
+from functools import partial
 from typing import Any
 
 import mpmath
@@ -291,6 +292,13 @@ def analyse(act: Activation, sigma_w2: float, sigma_b2: float, *,
 
 
 # ---- derivation helpers -----------------------------------------------------------------
+def _affine(a: Any, b: Any) -> Any:
+    """e ↦ a + b·e (a step's operation)."""
+    def op(e: Any) -> Any:
+        return a + b * e
+    return op
+
+
 def _hermite(g_np: Any, q: float) -> float:
     """E[g(√q z)] in float64 by the trapezoidal rule with step 0.01 on |z| ≤ 38 (for an
     integrand analytic in a strip the error falls like e^{−2πd/h}; a starting value only:
@@ -511,7 +519,7 @@ def meanfield_chi(d: Derivation) -> None:
         d.values[f"tanh_q_star_{name}"] = _f(qs)
         d.gaussian_expectation(f"E[tanh′(√q* z)²] at q* = {qs:.15g}", tanh_d, x,
                                variance=qs, digits=DIGITS, lhs=E(tanh_d))
-        d.apply(f"χ₁ = σ_w² E[tanh′²], σ_w² = {w_}", lambda e, w_=w_: w_ * e, "")
+        d.apply(f"χ₁ = σ_w² E[tanh′²], σ_w² = {w_}", partial(sp.Mul, w_), "")
         chis[name] = d.current
         d.conclude(f"tanh_chi_{name}", d.current, [],
                    f"{name} phase: χ₁ {'<' if name == 'ordered' else '>'} 1",
@@ -763,8 +771,8 @@ def meanfield_depth_scales(d: Derivation) -> None:
         d.gaussian_expectation(f"E[tanh·tanh′′] at q* = {qf:.15g} (σ_w² = {w_}, "
                                     f"σ_b² = {b_})", pp, x, variance=qf, digits=DIGITS,
                                     lhs=E(pp))
-        d.apply(f"slope χ₁ + σ_w²E[φφ′′] at σ_w² = {w_}", lambda e, w_=w_, chi=chi: chi
-                + w_ * e, f"χ₁ = {sp.N(chi, 12)}")
+        d.apply(f"slope χ₁ + σ_w²E[φφ′′] at σ_w² = {w_}", _affine(chi, w_),
+                f"χ₁ = {sp.N(chi, 12)}")
         slopes[name] = d.current
         if name == "length":
             d.conclude("tanh_length_slope", slopes["length"], [],

@@ -52,8 +52,8 @@ def format_report(r: MeanFieldReport, text: str) -> str:
     out += ["", f"  {'σ_w²':>14} {'q*':>16} {'χ₁':>16} {'phase':>15} {'ξ_q':>10} "
                 f"{'c*':>10} {'ξ_c':>10}"]
     for m in r.rows:
-        q = m.q_star.value if m.q_star is not None else None
-        out.append(f"  {_num(m.sigma_w2, 13):>14} {_num(q):>16} {_num(m.chi_1):>16} "
+        qv = m.q_star.value if m.q_star is not None else None
+        out.append(f"  {_num(m.sigma_w2, 13):>14} {_num(qv):>16} {_num(m.chi_1):>16} "
                    f"{m.phase:>15} {_num(m.xi_q, 6):>10} {_num(m.c_star, 6):>10} "
                    f"{_num(m.xi_c, 6):>10}")
     out += ["",
