@@ -7,8 +7,8 @@
 #   relu-family                  67b31b217742380e  relu_grad, leaky_relu, leaky_relu_grad, prelu_grad_alpha
 #   elu-derivative               745409fc48a2d2af  elu, elu_grad
 #   selu-fixed-point             6a840a1a4975c527  selu, selu_grad
-#   gelu                         08d8217dd3e46155  gelu, gelu_grad, gelu_tanh, gelu_tanh_grad, gelu_sigmoid, gelu_sigmoid_grad
-#   swish                        4ca444f6eac32b7a  swish, swish_grad
+#   gelu                         c5b76395c90ed983  gelu, gelu_grad, gelu_tanh, gelu_tanh_grad, gelu_sigmoid, gelu_sigmoid_grad
+#   swish                        140b7ecba9d631d5  swish, swish_grad
 import numpy
 
 __all__ = ['sigmoid', 'sigmoid_grad', 'tanh_grad', 'relu_grad', 'leaky_relu', 'leaky_relu_grad', 'prelu_grad_alpha', 'elu', 'elu_grad', 'selu', 'selu_grad', 'gelu', 'gelu_grad', 'gelu_tanh', 'gelu_tanh_grad', 'gelu_sigmoid', 'gelu_sigmoid_grad', 'swish', 'swish_grad']
@@ -239,65 +239,57 @@ def gelu_tanh_grad(x):
     return (1/2)*tmp0 + 0.39894228040143268*x*(1 - tmp0**2)*((26829/200000)*x**2 + 1) + 1/2
 
 
-def gelu_sigmoid(x, out=None):
-    """kernel
+def gelu_sigmoid(x):
+    """kernel: σ(u) = 1/(1 + e^{−u}) is generated as scipy.special.expit(u), exact to a few ulp for every u (the tanh form (1 + tanh(u/2))/2 cancels for u ≲ −15 and is 0 below u ≈ −37)
 
-    gelu_sigmoid(x) = x*(tanh(851*x/1000)/2 + 1/2)
+    gelu_sigmoid(x) = x/(1 + exp(-851*x/500))
 
-    evaluated as x*(tanh(851*x/1000) + 1)/2
+    evaluated as x*expit(851*x/500)
 
     Derivation: gelu (002 §9.2.2 (GELU)); `nnmath show gelu`.
     """
-    if out is None:
-        return (1/2)*x*(numpy.tanh((851/1000)*x) + 1)
-    if numpy.may_share_memory(out, x):  # evaluate with temporaries, then store
-        out[...] = (1/2)*x*(numpy.tanh((851/1000)*x) + 1)
-        return out
-    numpy.multiply(x, 851/1000, out=out)
-    numpy.tanh(out, out=out)
-    numpy.add(out, 1, out=out)
-    numpy.multiply(out, x, out=out)
-    numpy.multiply(out, 1/2, out=out)
-    return out
+    import scipy.special  # on first use: keeps `import numeric` fast
+    return x*scipy.special.expit((851/500)*x)
 
 
 def gelu_sigmoid_grad(x):
-    """kernel
+    """kernel: σ(u) = 1/(1 + e^{−u}) is generated as scipy.special.expit(u), exact to a few ulp for every u (the tanh form (1 + tanh(u/2))/2 cancels for u ≲ −15 and is 0 below u ≈ −37); σ′ = σ(u)σ(−u), and the factor x multiplies last
 
-    gelu_sigmoid_grad(x) = x*(851/2000 - 851*tanh(851*x/1000)**2/2000) +
-        tanh(851*x/1000)/2 + 1/2
+    gelu_sigmoid_grad(x) = 851*x/(500*(1 + exp(-851*x/500))*(exp(851*x/500) + 1)) + 1/(1
+        + exp(-851*x/500))
 
-    evaluated as -(tanh(851*x/1000) + 1)*(851*x*tanh(851*x/1000) - 851*x - 1000)/2000
+    evaluated as (851*x*expit(-851*x/500) + 500)*expit(851*x/500)/500
 
     Derivation: gelu (002 §9.2.2 (GELU)); `nnmath show gelu`.
     """
-    tmp0 = numpy.tanh((851/1000)*x)
-    return -1/2000*(tmp0 + 1)*(851*tmp0*x - 851*x - 1000)
+    import scipy.special  # on first use: keeps `import numeric` fast
+    tmp0 = (851/500)*x
+    return (1/500)*(851*x*scipy.special.expit(-tmp0) + 500)*scipy.special.expit(tmp0)
 
 
 def swish(x, beta):
-    """kernel
+    """kernel: σ(u) = 1/(1 + e^{−u}) is generated as scipy.special.expit(u), exact to a few ulp for every u (the tanh form (1 + tanh(u/2))/2 cancels for u ≲ −15 and is 0 below u ≈ −37)
 
-    swish(x, beta) = x*(tanh(beta*x/2)/2 + 1/2)
+    swish(x, beta) = x/(1 + exp(-beta*x))
 
-    evaluated as x*(tanh(beta*x/2) + 1)/2
+    evaluated as x*expit(beta*x)
 
     Derivation: swish (002 §9.2.3); `nnmath show swish`.
     """
-    tmp0 = (1/2)*x
-    return tmp0*(numpy.tanh(beta*tmp0) + 1)
+    import scipy.special  # on first use: keeps `import numeric` fast
+    return x*scipy.special.expit(beta*x)
 
 
 def swish_grad(x, beta):
-    """kernel
+    """kernel: σ(u) = 1/(1 + e^{−u}) is generated as scipy.special.expit(u), exact to a few ulp for every u (the tanh form (1 + tanh(u/2))/2 cancels for u ≲ −15 and is 0 below u ≈ −37); 1 − σ(u) = σ(−u), and the factor x multiplies last
 
-    swish_grad(x, beta) = beta*x*(1/2 - tanh(beta*x/2)/2)*(tanh(beta*x/2)/2 + 1/2) +
-        tanh(beta*x/2)/2 + 1/2
+    swish_grad(x, beta) = beta*x/((1 + exp(-beta*x))*(exp(beta*x) + 1)) + 1/(1 +
+        exp(-beta*x))
 
-    evaluated as -(tanh(beta*x/2) + 1)*(beta*x*tanh(beta*x/2) - beta*x - 2)/4
+    evaluated as (beta*x*expit(-beta*x) + 1)*expit(beta*x)
 
     Derivation: swish (002 §9.2.3); `nnmath show swish`.
     """
+    import scipy.special  # on first use: keeps `import numeric` fast
     tmp0 = beta*x
-    tmp1 = numpy.tanh((1/2)*tmp0)
-    return -1/4*(tmp1 + 1)*(beta*tmp1*x - tmp0 - 2)
+    return (tmp0*scipy.special.expit(-tmp0) + 1)*scipy.special.expit(tmp0)
