@@ -11,8 +11,15 @@ in place: ``opt.step(model.grads)``. Hyper-parameter names follow the derivation
 * RMSProp: s ← γs + (1 − γ)g², θ ← θ + rmsprop_step(g, s, η, ε) = θ − ηg/√(s + ε)
   (ε inside the root, as derived in catalog rmsprop).
 * Adadelta (Zeiler 2012, not 004's rule of that name, which is RMSProp): s ← γs + (1 − γ)g²,
-  Δ = adadelta_step(g, s, d, ε) (= −√(d+ε)/√(s+ε)·g, no learning rate), θ ← θ + Δ,
-  d ← γd + (1 − γ)Δ².
+  Δ = adadelta_step(g, s, d, ε) (= −√(d+ε)/√(s+ε)·g, no learning rate), θ ← θ + lr·Δ,
+  d ← γd + (1 − γ)Δ² with the UNSCALED Δ (Zeiler, torch, optax).
+* Nesterov (framework form): m ← μm + g, θ ← θ − η(g + μm); AdamW: θ ← θ − η(m̂/(√v̂ + ε)
+  + λθ); clip_grad_norm / clip_grad_value (catalog section 13).
+
+Where ε sits, against torch and optax (each class docstring says more): Adagrad outside
+√s (torch; optax inside), RMSProp inside √(s + ε) (optax; torch outside), Adam/AdamW
+outside √v̂ (torch and optax). Momentum: ``heavy_ball`` is torch's SGD(momentum=μ)
+exactly; ``ema`` is SGD(momentum=γ, dampening=γ) except torch's undamped first step.
 * Adam: m ← β₁m + (1 − β₁)g, v ← β₂v + (1 − β₂)g², θ ← θ + adam_step(m, v, t, η, β₁, β₂, ε),
   bias-corrected, with ε OUTSIDE the square root: η·m̂/(√v̂ + ε) (Kingma & Ba).
 
@@ -80,6 +87,10 @@ class Optimizer:
 
 
 class SGD(Optimizer):
+    """θ ← θ − η(g + λθ); ``weight_decay`` λ is the gradient of (λ/2)‖θ‖², which for SGD
+    is the same as weight decay at rate ηλ (catalog adamw-vs-l2). torch.optim.SGD(lr=η,
+    weight_decay=λ) with momentum 0."""
+
     def __init__(self, params, lr: float = 0.01, weight_decay: float = 0.0):
         super().__init__(params, lr)
         if weight_decay < 0:
@@ -93,6 +104,21 @@ class SGD(Optimizer):
 
 
 class Momentum(Optimizer):
+    """Momentum (catalog momentum; 004 Definition 7), M_0 = v_0 = 0:
+
+    * ``form="ema"``: M ← γM + (1 − γ)g, θ ← θ − ηM (an exponential moving average);
+    * ``form="heavy_ball"``: v ← μv + g, θ ← θ − ηv (Polyak), μ = ``gamma``.
+
+    The two give the same iterates when η_heavy-ball = η_ema·(1 − γ). torch.optim.SGD(lr,
+    momentum=μ, dampening=τ) keeps buf ← μ·buf + (1 − τ)g, θ ← θ − lr·buf, but sets
+    buf = g (undamped) at its FIRST step. So ``heavy_ball`` is exactly torch's
+    SGD(lr=η, momentum=γ) with dampening 0 (optax.sgd(η, momentum=γ) likewise), while
+    ``ema`` equals torch's SGD(lr=η, momentum=γ, dampening=γ) from the second step on
+    only: torch's first buffer is g where the EMA's is (1 − γ)g, so torch's iterates lead
+    by a first step 1/(1 − γ) times larger (10× at γ = 0.9), whose effect then decays
+    like γ^t. For Nesterov momentum see ``Nesterov``.
+    """
+
     def __init__(self, params, lr: float = 0.01, gamma: float = 0.9,
                  form: str = "ema"):
         super().__init__(params, lr)
@@ -136,6 +162,13 @@ class Nesterov(Optimizer):
 
 
 class Adagrad(Optimizer):
+    """Adagrad (Duchi et al. 2011; catalog adagrad): s ← s + g², θ ← θ − ηg/(√s + ε).
+
+    ε OUTSIDE the root, s_0 = 0: as torch.optim.Adagrad (std = state_sum.sqrt() + eps,
+    initial_accumulator_value 0). optax.adagrad puts ε INSIDE, g/√(s + ε), and starts s
+    at initial_accumulator_value = 0.1, so its first steps are shorter.
+    """
+
     def __init__(self, params, lr: float = 0.01, eps: float = 1e-8):
         super().__init__(params, lr)
         self.eps = float(eps)
@@ -147,6 +180,14 @@ class Adagrad(Optimizer):
 
 
 class RMSProp(Optimizer):
+    """RMSprop (Tieleman & Hinton 2012; 004's "Adadelta"; catalog rmsprop):
+    s ← γs + (1 − γ)g², θ ← θ − ηg/√(s + ε).
+
+    ε INSIDE the root, as derived from 004 eq. B.26 and as optax.rmsprop (g/√(ν + ε)).
+    torch.optim.RMSprop puts it OUTSIDE, g/(√s + ε), and defaults to γ = α = 0.99; the two
+    placements differ noticeably only where s is comparable to ε (or ε² for torch).
+    """
+
     def __init__(self, params, lr: float = 0.001, gamma: float = 0.9, eps: float = 1e-8):
         super().__init__(params, lr)
         self.gamma, self.eps = float(gamma), float(eps)
@@ -158,7 +199,18 @@ class RMSProp(Optimizer):
 
 
 class Adadelta(Optimizer):
-    """Zeiler's Adadelta; ``lr`` multiplies the derived step (1.0 is Zeiler's rule)."""
+    """Zeiler's Adadelta (2012, Algorithm 1; catalog adadelta), ε inside both roots:
+
+        s ← γs + (1 − γ)g²,  Δ = adadelta_step(g, s, d, ε) = −√(d + ε)/√(s + ε)·g,
+        d ← γd + (1 − γ)Δ²,  θ ← θ + lr·Δ.
+
+    ``lr`` multiplies only the applied step (1.0 is Zeiler's rule): the accumulator d
+    collects the UNSCALED Δ, as in Zeiler's algorithm, torch.optim.Adadelta (lr scales
+    ``param.add_(delta, alpha=-lr)`` after ``acc_delta`` is updated with the unscaled
+    delta) and optax.adadelta (scale_by_adadelta, then the learning rate). Before this
+    was fixed, d collected lr·Δ, so any lr ≠ 1 changed the algorithm, not just its step.
+    Defaults γ = 0.95, ε = 1e-6 (Zeiler's; torch uses ρ = 0.9).
+    """
 
     def __init__(self, params, lr: float = 1.0, gamma: float = 0.95, eps: float = 1e-6):
         super().__init__(params, lr)
@@ -167,8 +219,8 @@ class Adadelta(Optimizer):
     def _update(self, key, p, g):
         s, d = self._zeros(key, "s"), self._zeros(key, "d")
         s[...] = K.adadelta_accumulate_grad(s, g, self.gamma)
-        delta = self.lr * K.adadelta_step(g, s, d, self.eps)
-        p += delta
+        delta = K.adadelta_step(g, s, d, self.eps)
+        p += self.lr * delta
         d[...] = K.adadelta_accumulate_delta(d, delta, self.gamma)
 
 

@@ -164,3 +164,59 @@ def test_clip_grad_value_turns_the_direction():
     np.testing.assert_array_equal(g["w"], [1.0, 1.0])
     cos = 11 / np.sqrt(202)
     assert float(derive.get("gradient-clipping").values["value_clip_cosine"]) == cos
+
+
+# ---- item 6: conventions against torch ---------------------------------------------------
+def _same_as_torch(torch_cls, ours, tkw, okw, steps=25, rtol=1e-12):
+    torch = _torch()
+    a = np.array([10.0, 0.1, 1.0])
+    theta = np.array([1.0, -2.0, 0.5])
+    tt = torch.tensor(theta.copy(), requires_grad=True)
+    topt = torch_cls([tt], **tkw)
+    mine = ours({"theta": theta}, **okw)
+    for _ in range(steps):
+        topt.zero_grad()
+        (0.5 * (torch.tensor(a) * tt**2).sum()).backward()
+        topt.step()
+        mine.step({"theta": a * theta})
+    return theta, tt.detach().numpy()
+
+
+def test_adadelta_matches_torch_with_a_learning_rate():
+    """lr scales the applied step only; the squared-step average is of the unscaled Δ."""
+    torch = _torch()
+    ours, theirs = _same_as_torch(torch.optim.Adadelta, optim.Adadelta,
+                                  {"lr": 0.5, "rho": 0.9, "eps": 1e-6},
+                                  {"lr": 0.5, "gamma": 0.9, "eps": 1e-6})
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+
+
+def test_adagrad_matches_torch():
+    torch = _torch()
+    ours, theirs = _same_as_torch(torch.optim.Adagrad, optim.Adagrad,
+                                  {"lr": 0.1, "eps": 1e-8}, {"lr": 0.1, "eps": 1e-8})
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+
+
+def test_rmsprop_eps_sits_inside_the_root_unlike_torch():
+    torch = _torch()
+    kw = {"lr": 0.01, "eps": 1e-2}
+    ours, theirs = _same_as_torch(torch.optim.RMSprop, optim.RMSProp, {**kw, "alpha": 0.9},
+                                  {**kw, "gamma": 0.9})
+    assert not np.allclose(ours, theirs, rtol=1e-6)  # ε inside vs outside the root
+    ours, theirs = _same_as_torch(torch.optim.RMSprop, optim.RMSProp,
+                                  {"lr": 0.01, "alpha": 0.9, "eps": 0.0},
+                                  {"lr": 0.01, "gamma": 0.9, "eps": 0.0})
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12)  # the same rule at ε = 0
+
+
+def test_heavy_ball_is_torch_sgd_momentum_and_ema_is_not_dampening():
+    torch = _torch()
+    ours, theirs = _same_as_torch(torch.optim.SGD, optim.Momentum,
+                                  {"lr": 0.01, "momentum": 0.9},
+                                  {"lr": 0.01, "gamma": 0.9, "form": "heavy_ball"})
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+    ours, theirs = _same_as_torch(torch.optim.SGD, optim.Momentum,
+                                  {"lr": 0.01, "momentum": 0.9, "dampening": 0.9},
+                                  {"lr": 0.01, "gamma": 0.9, "form": "ema"}, steps=1)
+    np.testing.assert_allclose(1.0 - ours[0], (1.0 - theirs[0]) * 0.1, rtol=1e-12)
