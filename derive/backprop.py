@@ -59,11 +59,12 @@ def mlp(widths: tuple) -> dict:
     x, g = _col("x", widths[0]), _col("g", widths[-1])
     W = [None] + [_mat(f"W{i}", widths[i], widths[i - 1]) for i in range(1, L + 1)]
     b = [None] + [_col(f"b{i}", widths[i]) for i in range(1, L + 1)]
-    h, z = [x], [None]
+    h: list = [x]
+    z: list = [None]
     for i in range(1, L + 1):
         z.append(W[i] * h[-1] + b[i])
         h.append(z[-1].applyfunc(Sigma))
-    delta = [None] * (L + 1)
+    delta: list = [None] * (L + 1)
     delta[L] = z[L].applyfunc(SIGMA_PRIME).multiply_elementwise(g)
     for i in range(L - 1, 0, -1):
         delta[i] = z[i].applyfunc(SIGMA_PRIME).multiply_elementwise(W[i + 1].T * delta[i + 1])
@@ -364,7 +365,7 @@ def _symmetric(m: int) -> dict:
     net = _two_layer(m, Sigma)
     start = {"W1": sp.Matrix([[c1, c2]] * m), "b1": sp.Matrix([dd] * m),
              "W2": sp.Matrix([[u1] * m, [u2] * m])}
-    at = {}
+    at: dict = {}
     for name in start:
         at.update(zip(net[name], start[name]))
     out = {k: net[k].xreplace(at) for k in ("hidden", "G1", "gb1", "G2")}

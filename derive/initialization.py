@@ -112,7 +112,7 @@ def activation_gain(f_expr: sp.Expr, x: sp.Symbol, q: Any = 1, digits: int = 30
 
 
 def _positive(q: Any) -> sp.Expr:
-    if isinstance(q, bool) or isinstance(q, str):
+    if isinstance(q, (bool, str)):
         raise TypeError(f"q must be a positive number, got {q!r}")
     if isinstance(q, int):
         q = sp.Integer(q)

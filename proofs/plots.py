@@ -53,10 +53,10 @@ def depth_figure(path: str, seed: int, quick: bool = False) -> str:
                                        res["forward_relvar"]),
                                       (axes[1], layers_b, bwd, res["backward"],
                                        res["backward_relvar"])):
-            pred, est = np.array(pred), np.array(est)
-            se = pred * np.sqrt(np.array(rv)) * np.sqrt(4096 / width)
-            ax.plot(xs, pred, "-", color=colour, label=f"{name}: predicted")
-            ax.errorbar(xs, est, yerr=3 * se, fmt="o", color=colour, ms=4, capsize=2,
+            pred_a, est_a = np.array(pred), np.array(est)
+            se = pred_a * np.sqrt(np.array(rv)) * np.sqrt(4096 / width)
+            ax.plot(xs, pred_a, "-", color=colour, label=f"{name}: predicted")
+            ax.errorbar(xs, est_a, yerr=3 * se, fmt="o", color=colour, ms=4, capsize=2,
                         label=f"{name}: simulated (±3 SE)")
     axes[0].set_title(f"forward: E[h_l²] (width {width}, batch {BATCH})")
     axes[1].set_title("backward: E[g_l²] (gradient w.r.t. layer input)")
@@ -83,7 +83,7 @@ def dropout_figure(path: str, seed: int, quick: bool = False) -> str:
     plt = _pyplot()
     grid = np.linspace(0, 0.9, 200)
     expr = exact_value("dropout-variance", "relu_standard")
-    p_sym = [s for s in expr.free_symbols if s.name == "p"][0]
+    p_sym = next(s for s in expr.free_symbols if s.name == "p")
     line = sp.lambdify(p_sym, expr, "numpy")(grid)
     eh = to_float(exact_value("relu-moments", "mean", sigma=1))
     eh2 = to_float(exact_value("relu-moments", "second_moment", sigma=1))

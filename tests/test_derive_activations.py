@@ -31,7 +31,8 @@ def test_sigmoid_maximum_and_stable_kernels():
     assert d.values["max_sigmoid_grad"] == sp.Rational(1, 4)
     x = np.array([-800.0, -30.0, -1.0, 0.0, 2.0, 800.0])
     with np.errstate(over="raise", invalid="raise", divide="raise"):  # no overflow anywhere
-        s, g = kernel("sigmoid-derivative", "sigmoid")(x), kernel("sigmoid-derivative", "sigmoid_grad")(x)
+        s = kernel("sigmoid-derivative", "sigmoid")(x)
+        g = kernel("sigmoid-derivative", "sigmoid_grad")(x)
     np.testing.assert_allclose(s, special.expit(x), rtol=1e-14, atol=0)
     np.testing.assert_allclose(g, special.expit(x) * special.expit(-x), rtol=1e-12, atol=0)
     assert g.max() <= 0.25

@@ -40,5 +40,5 @@ def test_batchnorm_example_column_one_and_rounding_report():
 def test_epsilon_term_vanishes_only_at_zero_epsilon():
     d = derive.get("batchnorm-backward")
     last = d.current
-    eps = [s for s in last.free_symbols if s.name == "varepsilon"][0]
+    eps = next(s for s in last.free_symbols if s.name == "varepsilon")
     assert last.subs(eps, 0) == 0 and last.subs(eps, sp.Rational(1, 10)) != 0

@@ -67,7 +67,7 @@ def test_softmax_jacobian_properties_and_vjp_kernel(rng):
 
 def test_softmax_ce_gradient_general_targets_and_bounds(rng):
     d = derive.get("softmax-ce-gradient")
-    p, y, y_sum = d.conclusions["softmax_ce_gradient"].args
+    p, y, _y_sum = d.conclusions["softmax_ce_gradient"].args
     assert sp.simplify(d.values["gradient_when_labels_sum_to_one"] - (p - y)) == 0
     grad = _kernel("softmax-ce-gradient", "softmax_ce_gradient")
     for _ in range(20):

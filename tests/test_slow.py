@@ -34,7 +34,7 @@ def test_full_size_foil_is_rejected(slug):
     ("bench_sampler.py", ["--samples", "20000000", "--threads", "1", "2"]),
 ])
 def test_benchmark_script_runs(script, args):
-    run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *args],
+    run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *args], check=False,
                          capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
     assert "M samples/s" in run.stdout or "generated" in run.stdout
