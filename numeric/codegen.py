@@ -9,7 +9,9 @@ Before lambdify sees an expression, codegen rewrites it for floating point:
 
 * ``1/(1 + exp(-u))`` and friends -> ``scipy.special.expit(u)`` (no overflow at |u| = 1000);
   ``log(1 + exp(u))`` -> ``numpy.logaddexp(0, u)``;
-* ``exp(u) - 1`` -> ``numpy.expm1(u)``, ``log(1 + u)`` -> ``numpy.log1p(u)`` (cancellation);
+* ``exp(u) - 1`` -> ``numpy.expm1(u)``, ``log(1 + u)`` -> ``numpy.log1p(u)`` (cancellation;
+  applied only where an exp or log is left, because SymPy's ``optimize`` also factors, and
+  (u·σ(−u) + 1)·σ(u) gives inf·0 = NaN where u·σ(−u)·σ(u) + σ(u) gives 0 or 1);
 * ``1 + erf(u)`` -> ``erfc(-u)`` (no cancellation in the left tail); ``erf``/``erfc`` map to
   ``scipy.special`` (never ``math.erf``, which is scalar-only), imported inside the function
   on first use so that ``import numeric`` stays fast;
@@ -215,7 +217,9 @@ def prepare(expr: Any) -> Any:
                         and e.exp == 2, lambda e: 1 - sp.tanh(e.base.args[0]) ** 2)
     expr = _sigmoid_rewrite(expr)
     expr = _erf_rewrite(expr)
-    expr = optimize(expr, [expm1_opt, log1p_opt])
+    if expr.has(sp.exp, sp.log):  # optimize() also factors, e.g. a·σ(−u)σ(u) + σ(u) into
+        # (a·σ(−u) + 1)·σ(u), whose inf·0 gives NaN where u·σ(−u) overflows
+        expr = optimize(expr, [expm1_opt, log1p_opt])
     expr = _evaluate_constants(expr)
     return expr
 

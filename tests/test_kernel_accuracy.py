@@ -11,8 +11,9 @@ x = −300); no float64 formula avoids it.
 
 Known and not yet fixed (xfail, strict): the tanh-form GELU kernels (gelu_tanh,
 gelu_tanh_grad) still use ½(1 + tanh w), which is 0 for x ≲ −8 and NaN for |x| ≥ 1e155;
-gelu_sigmoid_grad and swish_grad return NaN where the product u·σ(−u) overflows
-(|1.702x| or |βx|·851 beyond 1.8e308); tanh_grad is 1 − tanh²x, which cancels for
+gelu_sigmoid_grad and swish_grad return NaN where the argument u = 1.702x or βx itself
+overflows (|u| > 1.8e308, e.g. x = ±1.7e308), since u·σ(−u) is then inf·0 (the cases
+±1e308 of the issue are fixed); tanh_grad is 1 − tanh²x, which cancels for
 |x| ≳ 8 and is 0 beyond |x| ≈ 19 (sech²x = 4σ(2x)σ(−2x) would be exact)."""
 import math
 

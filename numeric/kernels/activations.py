@@ -258,13 +258,14 @@ def gelu_sigmoid_grad(x):
     gelu_sigmoid_grad(x) = 851*x/(500*(1 + exp(-851*x/500))*(exp(851*x/500) + 1)) + 1/(1
         + exp(-851*x/500))
 
-    evaluated as (851*x*expit(-851*x/500) + 500)*expit(851*x/500)/500
+    evaluated as 851*x*expit(-851*x/500)*expit(851*x/500)/500 + expit(851*x/500)
 
     Derivation: gelu (002 §9.2.2 (GELU)); `nnmath show gelu`.
     """
     import scipy.special  # on first use: keeps `import numeric` fast
     tmp0 = (851/500)*x
-    return (1/500)*(851*x*scipy.special.expit(-tmp0) + 500)*scipy.special.expit(tmp0)
+    tmp1 = scipy.special.expit(tmp0)
+    return tmp0*tmp1*scipy.special.expit(-tmp0) + tmp1
 
 
 def swish(x, beta):
@@ -286,10 +287,11 @@ def swish_grad(x, beta):
     swish_grad(x, beta) = beta*x/((1 + exp(-beta*x))*(exp(beta*x) + 1)) + 1/(1 +
         exp(-beta*x))
 
-    evaluated as (beta*x*expit(-beta*x) + 1)*expit(beta*x)
+    evaluated as beta*x*expit(-beta*x)*expit(beta*x) + expit(beta*x)
 
     Derivation: swish (002 §9.2.3); `nnmath show swish`.
     """
     import scipy.special  # on first use: keeps `import numeric` fast
     tmp0 = beta*x
-    return (tmp0*scipy.special.expit(-tmp0) + 1)*scipy.special.expit(tmp0)
+    tmp1 = scipy.special.expit(tmp0)
+    return tmp0*tmp1*scipy.special.expit(-tmp0) + tmp1

@@ -17,18 +17,15 @@ def alpha_dropout_forward(x, m, q, out=None):
         1.75809934084737685994021752081228)/sqrt(3.090913292287980997102385268355153*q*(1
         - q) + q)
 
-    evaluated as
-        0.8692271317674418018540012609966451*(0.5687960724210358728679882579691615*m*x +
-        1.0*m - 1.0*q)/sqrt(-q*(0.7555558066006536328590149131659082*q - 1.0))
-
     Convention: q is the KEEP probability (Klambauer et al.); the drop probability is p
         = 1 − q, as in the rest of section 4 and in numeric's AlphaDropout(p_drop)
     Convention: α_p stands for Klambauer's α′ = −λα, the value a dropped unit is set to
 
     Derivation: alpha-dropout (Klambauer et al. 2017, §"New dropout technique" (alpha dropout)); `nnmath show alpha-dropout`.
     """
-    col0 = 0.8692271317674418018540012609966451/numpy.sqrt(-q*(0.7555558066006536328590149131659082*q - 1.0))
-    return numpy.multiply(col0, 0.5687960724210358728679882579691615*m*x + 1.0*m - 1.0*q, out=out)
+    col0 = 1/numpy.sqrt(3.090913292287980997102385268355153*q*(1 - q) + q)
+    col1 = 1.75809934084737685994021752081228*(1 - q)/numpy.sqrt(3.090913292287980997102385268355153*q*(1 - q) + q)
+    return numpy.add(col1, col0*(m*x + 1.75809934084737685994021752081228*m - 1.75809934084737685994021752081228), out=out)
 
 
 def alpha_dropout_backward(g, m, q, out=None):

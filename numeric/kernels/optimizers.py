@@ -209,15 +209,13 @@ def adam_step(m, v, t, eta, beta1, beta2, eps, out=None):
     adam_step(m, v, t, eta, beta1, beta2, eps) = -eta*m/((1 - beta1**t)*(eps +
         sqrt(v)*sqrt(1/(1 - beta2**t))))
 
-    evaluated as eta*m/((beta1**t - 1)*(eps + sqrt(v)*sqrt(1/(1 - beta2**t))))
-
     Convention: adam_step returns the signed increment: θ ← θ + adam_step(m, v, t, η,
         β₁, β₂, ε), with m, v already updated with g_t; ε outside the square root
 
     Derivation: adam (004 B.1.4 (eqs. B.27–B.36, Definition 16)); `nnmath show adam`.
     """
     col0 = numpy.sqrt((1 - beta2**t)**(-1.0))
-    col1 = eta/(beta1**t - 1)
+    col1 = -eta/(1 - beta1**t)
     if out is None:
         return numpy.multiply(col1, m/(col0*numpy.sqrt(v) + eps), out=out)
     if numpy.may_share_memory(out, m):  # evaluate with temporaries, then store
