@@ -218,18 +218,18 @@ ROWS: tuple[Row, ...] = (
         'like d'),
     Row('attention-backward', 12, D | K | C, 'Vaswani et al. 2017 §3.2.1 (eq. 1)',
         'Attention backward: dV = PᵀdO, dS = P ⊙ (dP − rowsum(dP ⊙ P)), dQ = dS K/√d'),
-    Row('label-smoothing', 12, D | K, 'Szegedy et al. 2016 §7',
-        'Label smoothing: gradient p − y; the loss is minimised at the finite logit gap '
-        'log(1 + K(1 − ε)/ε)'),
-    Row('preln-residual-growth', 12, D | C, 'Xiong et al. 2020 §3; Radford et al. 2019 §2.3',
-        'Pre-LN residual stream: Var x_L = Var x_0 + L·v; GPT-2\'s 1/√(2N) keeps the added '
-        'variance at v; Post-LN resets it to 1'),
     Row('attention-saturation', 12, D | C, 'Vaswani et al. 2017 §3.2.1',
         'Unscaled attention saturates: E[max softmax probability] → 1 and the softmax '
         'Jacobian → 0 as d grows; with 1/√d both stay O(1)'),
+    Row('preln-residual-growth', 12, D | C, 'Xiong et al. 2020 §3; Radford et al. 2019 §2.3',
+        'Pre-LN residual stream: Var x_L = Var x_0 + L·v; GPT-2\'s 1/√(2N) keeps the added '
+        'variance at v; Post-LN resets it to 1'),
     Row('postln-gradient-scale', 12, D | C, 'Xiong et al. 2020 §3 (simplified)',
         'Post-LN: each LayerNorm divides the skip-path gradient by σ_y ≈ √2, so block l '
         'gets about 2^{−(L−l)/2} of it; Pre-LN keeps it'),
+    Row('label-smoothing', 12, D | K, 'Szegedy et al. 2016 §7',
+        'Label smoothing: gradient p − y; the loss is minimised at the finite logit gap '
+        'log(1 + K(1 − ε)/ε)'),
     # 13.
     Row('adamw-vs-l2', 13, D | K | C, 'Loshchilov & Hutter 2019, §2 and Algorithm 2',
         'AdamW vs Adam with L2: decoupled weight decay is not an L2 penalty under Adam'),
