@@ -70,7 +70,8 @@ def sigmoid_derivative(d: Derivation) -> None:
     p = d.symbol("p", positive=True)
     n = d.symbol("n", negative=True)
     s = d.symbol("s", real=True)
-    d.assume("p > 0 and n < 0 stand for x on either side of 0; s stands for the value σ(x) ∈ (0, 1)")
+    d.assume("p > 0 and n < 0 stand for x on either side of 0; "
+             "s stands for the value σ(x) ∈ (0, 1)")
     sig = _sigma(x)
     u = sp.exp(-sp.Abs(x))
     stable = sp.Piecewise((1, x >= 0), (u, True)) / (1 + u)
@@ -510,7 +511,8 @@ def selu_fixed_point(d: Derivation) -> None:
         Jn = at_constants(J0)
         g_fp = at_constants(g.subs(at_fp))
     d.prove_true("(0, 1) is a fixed point",
-                 sp.And(*[abs(v) < sp.Float(10)**-45 for v in g_fp - sp.Matrix([0, 1])]), "the map evaluated at 50 digits with the exact α, λ",
+                 sp.And(*[abs(v) < sp.Float(10)**-45 for v in g_fp - sp.Matrix([0, 1])]),
+                 "the map evaluated at 50 digits with the exact α, λ",
                  shown=sp.Eq(sp.Symbol("g(0, 1)"), sp.Tuple(0, 1), evaluate=False))
     d.values["fixed_point"] = sp.Matrix([0, 1])  # (μ, ν), proved a fixed point just above
     tr, det = Jn.trace(), Jn.det()
@@ -678,7 +680,7 @@ def gelu(d: Derivation) -> None:
     d.prove_true("0.044715 is not the Taylor coefficient", sp.Ne(c_taylor, c_src),
                  f"2/(3π) − 1/6 = {sp.N(c_taylor, 8)}; the source's constant minimises the error "
                  "over a range instead", shown=sp.Ne(cc, c_src))
-    x_t, e_t, _ = _max_abs_error(gen.subs(cc, c_taylor) - exact, R)
+    _x_t, e_t, _ = _max_abs_error(gen.subs(cc, c_taylor) - exact, R)
     d.values["max_abs_error_tanh_taylor_c"] = e_t
     d.prove_true("the fitted constant has the smaller maximum error", results["tanh"][1] < e_t,
                  f"with c = 2/(3π) − 1/6 the maximum |error| is {sp.N(e_t, 6)}, same method",

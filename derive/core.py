@@ -200,7 +200,8 @@ class GradientCrosscheck:
     numbers by name: ``expr`` (SymPy, lambdified by the test) must equal the gradient of the
     scalar float64 function ``loss(x, values)`` at ``x = point(values)`` (an array or a
     number; ``expr``'s entries in the order of ``x.ravel()``), or, when ``direction`` is
-    given, the directional derivative ⟨∇loss(x), direction(values)⟩ (``values``: a dict). ``rtol``/``atol``
+    given, the directional derivative ⟨∇loss(x), direction(values)⟩ (``values``: a dict).
+    ``rtol``/``atol``
     are added to the finite-difference error bound.
     """
 

@@ -129,7 +129,8 @@ def ema_unroll(d: Derivation) -> None:
         correct=("the weight is γ^(T−t)(1 − γ), a single factor (1 − γ), and the weights "
                  "sum to 1 − γ^T (004's own sum at the end of B.1.1.4 has the single "
                  "factor); B.33's form passes the ageing step γ·w_{T,t} = w_{T+1,t} but gives "
-                 "the newest gradient (1 − γ)^(T+1) instead of 1 − γ. On the source's own example (γ = 1/10, gradients 1, 1, 1, "
+                 "the newest gradient (1 − γ)^(T+1) instead of 1 − γ. "
+                 "On the source's own example (γ = 1/10, gradients 1, 1, 1, "
                  f"eq. B.32) the printed formula gives A_3 = {stated.subs(example)} instead "
                  f"of the {correct.subs(example)} that the recursion produces"),
         stated_expr=stated, correct_expr=correct, witness=example)
@@ -223,7 +224,8 @@ def momentum(d: Derivation) -> None:
              why="m stands for M_{t−1} and g for g_t = ∇J(W_{t−1})")
     d.conclude("momentum_ema_update", gamma * m + (1 - gamma) * g, [m, g, gamma],
                why="EMA momentum M_t = γM_{t−1} + (1 − γ)g_t; the step is W_t = W_{t−1} − η·M_t")
-    d.define("heavy-ball velocity", mu * v + g, lhs=V[tt], why="Polyak's form; v stands for v_{t−1}")
+    d.define("heavy-ball velocity", mu * v + g, lhs=V[tt],
+             why="Polyak's form; v stands for v_{t−1}")
     d.conclude("heavy_ball_velocity", mu * v + g, [v, g, mu],
                why="heavy-ball velocity v_t = μv_{t−1} + g_t; the step is W_t = W_{t−1} − η_hb·v_t")
 

@@ -393,8 +393,9 @@ class Dropout(Layer):
                              f"in [0, 1], got {p_drop!r}")
         if not isinstance(rng, np.random.Generator):
             raise TypeError("Dropout: rng must be a numpy.random.Generator")
-        self.p_drop, self.rng = float(p_drop), rng
-        self.freeze_mask = False
+        self.p_drop: float = float(p_drop)
+        self.rng: np.random.Generator = rng
+        self.freeze_mask: bool = False
         self.mask: np.ndarray | None = None
 
     def forward(self, x: np.ndarray, *, train: bool) -> np.ndarray:
@@ -444,8 +445,9 @@ class AlphaDropout(Layer):
                              f"be in [0, 1), got {p_drop!r}")
         if not isinstance(rng, np.random.Generator):
             raise TypeError("AlphaDropout: rng must be a numpy.random.Generator")
-        self.p_drop, self.rng = float(p_drop), rng
-        self.freeze_mask = False
+        self.p_drop: float = float(p_drop)
+        self.rng: np.random.Generator = rng
+        self.freeze_mask: bool = False
         self.mask: np.ndarray | None = None
 
     def forward(self, x: np.ndarray, *, train: bool) -> np.ndarray:
@@ -687,7 +689,7 @@ class Sequential(Layer):
         self.layers = list(layers)
 
     @property
-    def params(self) -> dict[str, np.ndarray]:  # type: ignore[override]
+    def params(self) -> dict[str, np.ndarray]:
         return {f"{i}.{k}": v for i, l in enumerate(self.layers) for k, v in l.params.items()}
 
     @params.setter
@@ -696,7 +698,7 @@ class Sequential(Layer):
             raise AttributeError("Sequential.params is read from its layers")
 
     @property
-    def grads(self) -> dict[str, np.ndarray]:  # type: ignore[override]
+    def grads(self) -> dict[str, np.ndarray]:
         return {f"{i}.{k}": v for i, l in enumerate(self.layers) for k, v in l.grads.items()}
 
     @grads.setter

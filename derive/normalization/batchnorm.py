@@ -6,7 +6,10 @@ import sympy as sp
 
 from ..core import Derivation
 from ..registry import derivation
-from ._common import _BETA, _EPS, _GAMMA, _I, _S, _bn_chain_form, _bn_compact_form, _bn_eq37_form, _bn_gradient, _centred, _col, _mean, _no_roots, _np, _np_batch, _np_bn, _plain, _samples, _stats, _sym_kw
+from ._common import (
+    _BETA, _EPS, _GAMMA, _I, _S, _bn_chain_form, _bn_compact_form, _bn_eq37_form, _bn_gradient,
+    _centred, _col, _mean, _no_roots, _np, _np_batch, _np_bn, _plain, _samples, _stats, _sym_kw,
+)
 
 
 @derivation("batchnorm-forward",
@@ -59,7 +62,8 @@ def batchnorm_forward(d: Derivation) -> None:
         "output variance is γ²",
         sp.Eq(sp.Sum((Yhb[i] - sp.Symbol("beta")) ** 2, (i, 1, B)) / B, sp.Symbol("gamma")**2),
         lambda m: (_mean([(gam * z) ** 2 for z in normalised(m)]), gam**2),
-        sizes=(2, 3, 4, 5), why=r"$\hat Y_i - \beta = \gamma \hat Z_i$, so the variance is γ²·1 (000 §2.2)")
+        sizes=(2, 3, 4, 5),
+        why=r"$\hat Y_i - \beta = \gamma \hat Z_i$, so the variance is γ²·1 (000 §2.2)")
     d.prove_for_sizes(
         "with ε > 0 the variance is ν/(ν + ε), slightly below 1",
         sp.Eq(sp.Sum(Zb[i] ** 2, (i, 1, B)) / B, sp.Symbol("nu") / (sp.Symbol("nu") + _EPS)),
@@ -114,7 +118,8 @@ def batchnorm_forward(d: Derivation) -> None:
     out = sp.Matrix([S["gamma"] * (y - mu) / sp.sqrt(nu + S["eps"]) + S["beta"] for y in Y])
     box = {S[n]: (-3.0, 3.0) for n in names}
     d.crosscheck("BN forward at B = 4 against NumPy (mean, var with ddof = 0)", out,
-                 lambda **kw: _col(_np_bn(_np_batch(kw, "Y", 4), kw["gamma"], kw["beta"], kw["eps"])),
+                 lambda **kw: _col(_np_bn(_np_batch(kw, "Y", 4), kw["gamma"], kw["beta"],
+                                          kw["eps"])),
                  at={**box, S["gamma"]: (-2.0, 2.0), S["beta"]: (-1.0, 1.0),
                      S["eps"]: (0.0, 0.1)})
 
@@ -179,7 +184,8 @@ def batchnorm_backward(d: Derivation) -> None:
     d.define("ReLU between BN and the loss (000 §2.3)",
              sp.Piecewise((sp.Symbol(r"\frac{\partial \ell}{\partial H_{i}}"),
                            sp.Symbol(r"\hat{Y}_{i}", real=True) > 0), (0, True)),
-             "000 §2.3 backpropagates first through H = ReLU($\\hat Y$): the upstream gradient of BN "
+             "000 §2.3 backpropagates first through H = ReLU($\\hat Y$): "
+             "the upstream gradient of BN "
              "is ∂ℓ/∂H where the unit is active and 0 where it is not. From here on g_i is "
              "taken as given, so all that follows holds whatever layer follows BN",
              lhs=sp.Symbol("g_{i}"))
@@ -197,7 +203,8 @@ def batchnorm_backward(d: Derivation) -> None:
                       sp.Eq(sp.Symbol(r"\frac{\partial \ell}{\partial \beta}"),
                             sp.Sum(gb[i], (i, 1, B))),
                       lambda m: param_grad(m, _BETA),
-                      why=r"β shifts every output by the same amount: $\partial \hat Y_i/\partial\beta = 1$")
+                      why=r"β shifts every output by the same amount: "
+                          r"$\partial \hat Y_i/\partial\beta = 1$")
     prove_at_sizes("dγ (000 §2.3; 001 eq. 19)",
                       sp.Eq(sp.Symbol(r"\frac{\partial \ell}{\partial \gamma}"),
                             sp.Sum(gb[i] * Zb[i], (i, 1, B))),
@@ -345,7 +352,8 @@ def batchnorm_backward(d: Derivation) -> None:
 
     prove_at_sizes("Σ_i dY_i = 0, for every ε",
                       sp.Eq(sp.Sum(dYb[i], (i, 1, B)), 0), sum_dY,
-                      why="in the compact form Σ_i (g_i − $\\bar g$) = 0 and Σ_i $\\hat Z_i$ = 0; checked on "
+                      why="in the compact form Σ_i (g_i − $\\bar g$) = 0 and Σ_i $\\hat Z_i$ = 0; "
+                          "checked on "
                           "SymPy's own derivative: adding a constant to every Y_i leaves BN's "
                           "output unchanged")
 
@@ -398,7 +406,8 @@ def batchnorm_backward(d: Derivation) -> None:
                                                              * inv_std**2),
               r"$\sum_k \hat Z_k = 0$ and $\sum_k \hat Z_k^2 = B\nu/(\nu+\varepsilon)$",
               at={S_z: 0, S_zz: B * nu * inv_std**2})
-    d.rewrite("g_xhat_mean is the mean of g·$\\hat Z$", gamma * inv_std * S_gz * (1 - nu * inv_std**2),
+    d.rewrite("g_xhat_mean is the mean of g·$\\hat Z$",
+              gamma * inv_std * S_gz * (1 - nu * inv_std**2),
               at={g_xhat_mean: S_gz / B})
     d.rewrite("the ε term", gamma * eps / (nu + eps) ** sp.Rational(3, 2) * S_gz,
               "1 − ν/(ν + ε) = ε/(ν + ε); and Σ_k g_k $\\hat Z_k$ = ∂ℓ/∂γ",

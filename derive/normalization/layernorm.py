@@ -5,7 +5,9 @@ import sympy as sp
 
 from ..core import Derivation
 from ..registry import derivation
-from ._common import _EPS, _S, _centred, _col, _mean, _no_roots, _np, _np_batch, _plain, _stats, _sym_kw
+from ._common import (
+    _EPS, _S, _centred, _col, _mean, _no_roots, _np, _np_batch, _plain, _stats, _sym_kw,
+)
 
 
 @derivation("layernorm-forward", exports=("layernorm_normalize",))
@@ -113,7 +115,7 @@ def layernorm_backward(d: Derivation) -> None:
                             for k in range(m)])
         return grad, kernel
 
-    j, D = sp.Symbol("j", integer=True), sp.Symbol("D", integer=True, positive=True)
+    j = sp.Symbol("j", integer=True)
     xs, ys, betas, gams = (sp.IndexedBase(n) for n in ("x", "y", "beta", r"\gamma"))
     row_mean, row_var = sp.Symbol(r"\mu"), sp.Symbol(r"\sigma^{2}", nonnegative=True)
     d.define("LayerNorm of one row (the definition)",

@@ -5,7 +5,10 @@ import sympy as sp
 
 from ..core import Derivation
 from ..registry import derivation
-from ._common import _EPS, _GAMMA, _I, _centred, _mean, _no_roots, _np, _np_batch, _np_bn, _plain, _stats, _sym_kw
+from ._common import (
+    _EPS, _GAMMA, _I, _centred, _mean, _no_roots, _np, _np_batch, _np_bn, _plain, _stats,
+    _sym_kw,
+)
 
 
 @derivation("batchnorm-std-eps", exports=("batchnorm_std_eps_backward_input",))
