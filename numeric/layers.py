@@ -3,7 +3,7 @@
 Protocol (every layer): ``forward(x, *, train) -> y``, ``backward(grad) -> grad_input``,
 and the dicts ``params`` and ``grads`` (same keys; ``grads`` is filled by ``backward``).
 A layer does shapes, batch reductions, caching and input checks; the algebra of its
-backward pass is a kernel generated from a derivation (``numeric/kernels_*.py``), looked up
+backward pass is a kernel generated from a derivation (``numeric/kernels/*.py``), looked up
 by name in ``K``. Exceptions, stated where they occur: Linear (matrix products, catalog
 mlp-backprop) and Dropout (a fixed mask times a constant).
 

@@ -10,7 +10,7 @@ import numpy
 t1 = time.perf_counter()
 import numeric, numeric.layers, numeric.init, numeric.optim, numeric.gradcheck, numeric.train
 from numeric.kernels import kernels
-kernels.names()   # imports every generated kernels_*.py
+kernels.names()   # imports every generated numeric/kernels/*.py
 t2 = time.perf_counter()
 bad = sorted(m for m in sys.modules if m.split(".")[0] in ("sympy", "derive", "mpmath"))
 print(json.dumps({"numpy": t1 - t0, "numeric": t2 - t1, "bad": bad,
