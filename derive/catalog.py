@@ -277,6 +277,33 @@ def _index(rows: tuple[Row, ...]) -> dict[str, Row]:
 BY_SLUG: dict[str, Row] = _index(ROWS)
 
 
+class RowView:
+    """Title, source, section and kinds read from ``self.row``: the one place they live.
+    Registry entries (derivations, claims) inherit it so they never copy the row."""
+
+    row: Row
+
+    @property
+    def slug(self) -> str:
+        return self.row.slug
+
+    @property
+    def title(self) -> str:
+        return self.row.title
+
+    @property
+    def source(self) -> str:
+        return self.row.source
+
+    @property
+    def section(self) -> int:
+        return self.row.section
+
+    @property
+    def kinds(self) -> Kind:
+        return self.row.kinds
+
+
 class UnknownRow(KeyError):
     """A slug that is not a row of the catalog table."""
 

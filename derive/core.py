@@ -673,17 +673,23 @@ class Derivation:
             shown = statement
         self._add(Step("prove", label, shown, why, Check("exact", "decided by SymPy")))
 
-    def prove_for_sizes(self, label: str, shown: Any, family: Callable[[int], tuple],
-                        sizes: Sequence[int] = (2, 3, 4, 5), why: str = "") -> Check:
-        """``family(m)`` returns ``(lhs, rhs)`` built with explicit width m; the identity is
-        proved exactly at each m in ``sizes`` (stated as such, not a proof for every m).
-        ``shown`` is what the row displays (e.g. an ``Eq`` with a symbolic ``Sum``)."""
+    def _check_sizes(self, label: str, family: Callable[[int], tuple],
+                     sizes: Sequence[int]) -> tuple:
+        """Check ``family(m)``'s two sides exactly at each size m; name the step on failure."""
         claim = Claim(None, None, f"{self.slug}/{label}", family=family, sizes=tuple(sizes))
         try:
             check = claim.recheck()
         except RewriteError as exc:
             raise RewriteError(f"{self.slug}: step {len(self.steps) + 1} '{label}' "
                                f"{exc}") from None
+        return claim, check
+
+    def prove_for_sizes(self, label: str, shown: Any, family: Callable[[int], tuple],
+                        sizes: Sequence[int] = (2, 3, 4, 5), why: str = "") -> Check:
+        """``family(m)`` returns ``(lhs, rhs)`` built with explicit width m; the identity is
+        proved exactly at each m in ``sizes`` (stated as such, not a proof for every m).
+        ``shown`` is what the row displays (e.g. an ``Eq`` with a symbolic ``Sum``)."""
+        claim, check = self._check_sizes(label, family, sizes)
         self._add(Step("sizes", label, _sym(shown), why, check, claim=claim))
         return check
 
@@ -698,12 +704,7 @@ class Derivation:
         ``expr`` itself); they must agree exactly at each m. Unlike ``define`` the row is
         checked ("exact at fixed sizes", not a proof for every size), so a conclusion that
         restates it rests on that proof rather than on a given row."""
-        claim = Claim(None, None, f"{self.slug}/{label}", family=family, sizes=tuple(sizes))
-        try:
-            check = claim.recheck()
-        except RewriteError as exc:
-            raise RewriteError(f"{self.slug}: step {len(self.steps) + 1} '{label}' "
-                               f"{exc}") from None
+        claim, check = self._check_sizes(label, family, sizes)
         return self._add(Step("form", label, _sym(expr), why, check, lhs, claim=claim))
 
     def gaussian_expectation(self, label: str, f: Any, x: sp.Symbol, *, variance: Any = 1,

@@ -13,7 +13,7 @@ import functools
 import importlib
 from collections.abc import Callable
 
-from .catalog import Kind, Row, position
+from .catalog import Row, RowView, position
 from .catalog import row as catalog_row
 from .core import Derivation
 
@@ -26,32 +26,12 @@ TOPICS = (
 
 
 @dataclasses.dataclass(frozen=True)
-class Entry:
+class Entry(RowView):
     """A registered derivation: its catalog row, its builder and the values it exports."""
 
     row: Row  # the catalog row (derive/catalog.py): title, source, section, kinds
     builder: Callable[[Derivation], None]
     exports: tuple[str, ...]  # the names of d.values the builder must produce, no more
-
-    @property
-    def slug(self) -> str:
-        return self.row.slug
-
-    @property
-    def title(self) -> str:
-        return self.row.title
-
-    @property
-    def source(self) -> str:
-        return self.row.source
-
-    @property
-    def section(self) -> int:
-        return self.row.section
-
-    @property
-    def kinds(self) -> Kind:
-        return self.row.kinds
 
 
 _ENTRIES: dict[str, Entry] = {}

@@ -26,7 +26,7 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-from derive.catalog import Kind, Row, position
+from derive.catalog import Row, RowView, position
 from derive.catalog import row as catalog_row
 
 TOPICS = ("dropout", "initialization", "misc", "gradients", "attention", "meanfield", "power",
@@ -34,33 +34,13 @@ TOPICS = ("dropout", "initialization", "misc", "gradients", "attention", "meanfi
 
 
 @dataclasses.dataclass(frozen=True)
-class ClaimEntry:
+class ClaimEntry(RowView):
     """A registered claim: its catalog row, its builder and where its exact values come from."""
 
     row: Row  # the catalog row (derive/catalog.py): title, source, section, kinds
     builder: Callable[[Context], list]
     derivations: tuple[str, ...] = ()  # derive slugs the exact values come from
     quick: bool = True  # part of `nnmath verify --quick`
-
-    @property
-    def slug(self) -> str:
-        return self.row.slug
-
-    @property
-    def title(self) -> str:
-        return self.row.title
-
-    @property
-    def source(self) -> str:
-        return self.row.source
-
-    @property
-    def section(self) -> int:
-        return self.row.section
-
-    @property
-    def kinds(self) -> Kind:
-        return self.row.kinds
 
     @property
     def proposition(self) -> str:

@@ -6,19 +6,9 @@ from __future__ import annotations
 
 from ..stats.assertions import Behaviour
 from . import Context, claim
+from .gradients import _vjp_check
 
 
-def _vjp_check(build):
-    """check(impl) -> (holds, detail): numeric's backward against central differences."""
-    def check(impl):
-        from ..testing import check_vjp
-        forward, vjp, x = build(impl)
-        try:
-            check_vjp(forward, x, vjp, seed=1, rtol=1e-6, name="backward")
-        except AssertionError as exc:
-            return False, str(exc).split(";")[0][:90]
-        return True, "⟨backward(u), v⟩ = ⟨u, J v⟩ in 3 random directions (rtol 1e-6)"
-    return check
 
 
 @claim("attention-backward", derivations=("attention-backward",))

@@ -99,12 +99,18 @@ def wide_networks_follow_the_length_map(ctx: Context) -> list:
 
 
 def separation_experiment(sigma_w2: float, sigma_b2: float, q_star: float, depth: int,
-                          width: int = 512, batch: int = 8, eps: float = 1e-5):
+                          width: int = 512, batch: int = 8, eps: float = 1e-5,
+                          activation=None):
     """experiment(seed) -> (ln(d_L/d_0)/L, SE): d_l = mean square of z₁ − z₂ at layer l
     for pairs of inputs whose pre-activations start at z₁ ~ N(0, q*), z₂ = z₁ + εξ, through
-    one tanh network (shared W, b). SE (delta method): each layer adds the relative
-    variance of the unit spread of (z₁ − z₂)² and of (φ(z₁) − φ(z₂))² (both i.i.d. over
-    units given the previous layer), summed over layers; divided by L."""
+    one network (shared W, b) with ``activation`` (default numeric's Tanh layer). SE (delta
+    method): each layer adds the relative variance of the unit spread of (z₁ − z₂)² and of
+    (φ(z₁) − φ(z₂))² (both i.i.d. over units given the previous layer), summed over layers;
+    divided by L."""
+    if activation is None:
+        def activation(z):
+            return _layer("tanh").forward(z, train=False)
+
     def experiment(seed):
         rng = np.random.default_rng(seed)
         z1 = math.sqrt(q_star) * rng.standard_normal((batch, width))
@@ -112,8 +118,7 @@ def separation_experiment(sigma_w2: float, sigma_b2: float, q_star: float, depth
         d0 = float(((z1 - z2) ** 2).mean())
         relvar = 0.0
         for _ in range(depth):
-            h1 = _layer("tanh").forward(z1, train=False)
-            h2 = _layer("tanh").forward(z2, train=False)
+            h1, h2 = activation(z1), activation(z2)
             gap = ((h1 - h2) ** 2).mean(axis=0)
             w = _weights(rng, width, sigma_w2)
             b = math.sqrt(sigma_b2) * rng.standard_normal(width)
@@ -207,24 +212,8 @@ def mish_separation_experiment(sigma_w2: float, sigma_b2: float, q_star: float,
                                depth: int, width: int = 1024, batch: int = 16,
                                eps: float = 1e-5):
     """As :func:`separation_experiment`, with Mish (numeric's Tanh on softplus)."""
-    def experiment(seed):
-        rng = np.random.default_rng(seed)
-        z1 = math.sqrt(q_star) * rng.standard_normal((batch, width))
-        z2 = z1 + eps * rng.standard_normal((batch, width))
-        d0 = float(((z1 - z2) ** 2).mean())
-        relvar = 0.0
-        for _ in range(depth):
-            h1, h2 = _mish_layer_forward(z1), _mish_layer_forward(z2)
-            gap = ((h1 - h2) ** 2).mean(axis=0)
-            w = _weights(rng, width, sigma_w2)
-            b = math.sqrt(sigma_b2) * rng.standard_normal(width)
-            z1, z2 = h1 @ w + b, h2 @ w + b
-            unit = ((z1 - z2) ** 2).mean(axis=0)
-            relvar += (unit.var(ddof=1) / unit.mean() ** 2
-                       + gap.var(ddof=1) / gap.mean() ** 2) / width
-        d_last = float(((z1 - z2) ** 2).mean())
-        return math.log(d_last / d0) / depth, math.sqrt(relvar) / depth
-    return experiment
+    return separation_experiment(sigma_w2, sigma_b2, q_star, depth, width, batch, eps,
+                                 activation=_mish_layer_forward)
 
 
 @claim("activation-meanfield", quick=False, derivations=("activation-meanfield",))
