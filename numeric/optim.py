@@ -88,8 +88,9 @@ class Optimizer:
 
 class SGD(Optimizer):
     """θ ← θ − η(g + λθ); ``weight_decay`` λ is the gradient of (λ/2)‖θ‖², which for SGD
-    is the same as weight decay at rate ηλ (catalog adamw-vs-l2). torch.optim.SGD(lr=η,
-    weight_decay=λ) with momentum 0."""
+    is the same as weight decay at rate ηλ (catalog adamw-vs-l2; g + λθ is that row's
+    generated kernel l2_coupled_gradient). torch.optim.SGD(lr=η, weight_decay=λ) with
+    momentum 0."""
 
     def __init__(self, params, lr: float = 0.01, weight_decay: float = 0.0):
         super().__init__(params, lr)
@@ -99,7 +100,7 @@ class SGD(Optimizer):
 
     def _update(self, key, p, g):
         if self.weight_decay:
-            g = g + self.weight_decay * p
+            g = K.l2_coupled_gradient(g, p, self.weight_decay)
         p -= self.lr * g
 
 
