@@ -13,8 +13,10 @@ earlier errors, by the slope of the length map, < 1 here).
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # NumPy loads only when a claim runs (`nnmath list` stays light)
+    import numpy as np
 
 from . import Context, claim
 from ..stats.assertions import Estimate
@@ -45,6 +47,7 @@ def length_experiment(activation: str, sigma_w2: float, sigma_b2: float, q0: flo
     map at q* (``slope``, from derive; first-order propagation), so the accumulated
     relative variance is acc ← slope²·acc + v_l."""
     def experiment(seed):
+        import numpy as np
         rng = np.random.default_rng(seed)
         z = math.sqrt(q0) * rng.standard_normal((batch, width))
         relvar = 0.0
@@ -112,6 +115,7 @@ def separation_experiment(sigma_w2: float, sigma_b2: float, q_star: float, depth
             return _layer("tanh").forward(z, train=False)
 
     def experiment(seed):
+        import numpy as np
         rng = np.random.default_rng(seed)
         z1 = math.sqrt(q_star) * rng.standard_normal((batch, width))
         z2 = z1 + eps * rng.standard_normal((batch, width))
@@ -164,6 +168,7 @@ def kernel_experiment(c: float, n_x: float, n_y: float, width: int, which: str,
     NNGP (1/n)Σ_j ReLU(w_j·x)ReLU(w_j·y) (σ_w = 1), or NTK (1/n)Σ_j [ReLU(w_j·x)ReLU(w_j·y)
     + v_j²(x·y)𝟙(w_j·x > 0)𝟙(w_j·y > 0)]; the units are i.i.d., so SE = sd/√n."""
     def experiment(seed):
+        import numpy as np
         from numeric import init
         from numeric.layers import ReLU
         rng = np.random.default_rng(seed)
@@ -204,6 +209,7 @@ def wide_relu_layers_have_the_arccos_kernel(ctx: Context) -> list:
 
 def _mish_layer_forward(z):
     """Mish z·tanh(softplus z) with numeric's Tanh layer."""
+    import numpy as np
     from numeric.layers import Tanh
     return z * Tanh().forward(np.logaddexp(0.0, z), train=False)
 
