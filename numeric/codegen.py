@@ -172,11 +172,22 @@ def _sigmoid_rewrite(expr: Any) -> Any:
                 return softplus(a)
         return e
 
+    def complement_rule(e: Any) -> Any:
+        # 1 − σ(a) = σ(−a): no cancellation where σ(a) → 1 (σ'(30) = σ(30)σ(−30) to 1 ulp,
+        # where σ(30)(1 − σ(30)) keeps only 3 digits)
+        if isinstance(e, sp.Add) and sp.S.One in e.args:
+            for t in e.args:
+                coeff, rest = t.as_coeff_Mul()
+                if coeff == -1 and isinstance(rest, expit):
+                    others = [u for u in e.args if u not in (sp.S.One, t)]
+                    return sp.Add(*others, expit(-rest.args[0]))
+        return e
+
     expr = expr.replace(lambda e: isinstance(e, sp.log), softplus_rule)
     expr = expr.replace(lambda e: isinstance(e, sp.Pow), pow_rule)
     for _ in range(3):  # e^a·σ(−a)^n may need more than one pass
         expr = expr.replace(lambda e: isinstance(e, sp.Mul), mul_rule)
-    return expr
+    return expr.replace(lambda e: isinstance(e, sp.Add), complement_rule)
 
 
 def _erf_rewrite(expr: Any) -> Any:
