@@ -391,6 +391,15 @@ def _selu_constants(digits: int = 50):
     return a_exact, l_exact, a_root, l_root
 
 
+def selu_alpha_lambda(digits: int = 50) -> tuple[sp.Float, sp.Float]:
+    """SELU's (α, λ) as ``digits``-digit Floats of the closed forms that selu-fixed-point
+    derives and checks (the one place other derivations take them from, without building
+    that derivation: alpha-dropout's α′ = −λα)."""
+    a_exact, l_exact, _, _ = _selu_constants()
+    return (sp.Float(sp.N(a_exact, digits + 10), digits),
+            sp.Float(sp.N(l_exact, digits + 10), digits))
+
+
 @derivation("selu-fixed-point",
             exports=("alpha_exact", "lambda_exact", "alpha", "lambda", "selu", "selu_grad",
                      "jacobian", "eigenvalues", "spectral_radius", "fixed_point"))
@@ -450,7 +459,7 @@ def selu_fixed_point(d: Derivation) -> None:
     d.define("solve E[selu(z)²] = 1 for λ > 0", l_cf, "the variance condition is λ²K = 1: "
              "λ = 1/√K", lhs=lam)
     d.rewrite("the same λ", l_exact, "the map's closed form gives the same value", lhs=lam)
-    A50, L50 = sp.Float(sp.N(a_exact, 60), 50), sp.Float(sp.N(l_exact, 60), 50)
+    A50, L50 = selu_alpha_lambda(50)
     d.values["alpha_exact"], d.values["lambda_exact"] = a_exact, l_exact
     d.values["alpha"], d.values["lambda"] = A50, L50
     d.prove_true("α to 50 digits; findroot agrees to 50 digits",

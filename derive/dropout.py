@@ -613,7 +613,7 @@ def alpha_dropout(d: Derivation) -> None:
 
     so that E[y] = 0 and Var y = 1 again. At q = 0.95: a ≈ 0.9548, b ≈ 0.0839. Plain
     inverted dropout m·x/q keeps the mean 0 but has variance 1/q."""
-    from .registry import get as get_derivation
+    from .activations import selu_alpha_lambda
 
     q = d.symbol("q", positive=True)
     x, m = d.symbols("x m", real=True)
@@ -661,10 +661,11 @@ def alpha_dropout(d: Derivation) -> None:
                     output_variance=sp.simplify(a_form**2 * var))
 
     # α′ from SELU's constants (50 digits) and the values at q = 0.95
-    selu = get_derivation("selu-fixed-point")
-    alpha_prime = -selu.values["lambda"] * selu.values["alpha"]
+    selu_alpha, selu_lambda = selu_alpha_lambda(50)
+    alpha_prime = -selu_lambda * selu_alpha
     d.define("α′ = −λα with SELU's α, λ (selu-fixed-point, 50 digits)", alpha_prime,
-             "the limit of selu(x) as x → −∞", lhs=ap)
+             "the limit of selu(x) as x → −∞; α and λ are the closed forms derived and "
+             "checked in selu-fixed-point", lhs=ap)
     q95 = sp.Rational(95, 100)
     a95 = sp.Float(sp.N(a_form.subs({q: q95, ap: alpha_prime}), 50), 30)
     b95 = sp.Float(sp.N((-a_form * (1 - q) * ap).subs({q: q95, ap: alpha_prime}), 50), 30)

@@ -105,7 +105,7 @@ def standardize_whiten(d: Derivation) -> None:
     d.rewrite("it is Σ", S, "Cayley–Hamilton: Σ² = (tr Σ)Σ − (det Σ)I")
     W_formula = (sp.Matrix([[c, -b], [-b, a]]) + s * sp.eye(2)) / (s * t)
     d.define("the square root again", R, lhs=shown(r"\Sigma^{1/2}", "Σ^½"))
-    d.apply("invert it", lambda e: e.inv(), "by SymPy",
+    d.apply("invert it", lambda e: e.adjugate() / e.det(), "a 2×2 inverse is adj/det",
             lhs=shown(r"W_{ZCA} = \Sigma^{-1/2}", "W_ZCA = Σ^−½"))
     d.rewrite("(adj Σ + sI)/(st)", W_formula, "det(Σ + sI) = st² and the adjugate of "
               "Σ + sI is adj Σ + sI", lhs=shown(r"W_{ZCA}", "W_ZCA"))
