@@ -127,7 +127,7 @@ def kept_count_is_binomial(ctx: Context) -> list:
     masks; foil: Poisson with the same mean M(1 − p) (right mean, wrong spread). The keep
     rate itself by an exact Binomial test; foil: p read as the keep probability (002's
     convention)."""
-    from scipy import stats as st
+    from ..stats.discrete import poisson_cdf
     M, p = 20, _frac("3/10")
     cdf, mean = _pmf_cdf(ctx, "dropout-kept-count", "pmf",
                          M, M=M, p=p)  # support 0..M: the PMF is 0 beyond M
@@ -138,7 +138,7 @@ def kept_count_is_binomial(ctx: Context) -> list:
         return int(k.sum()), int(k.size * M)
     return [
         Distribution(f"K ~ Binomial({M}, 1 − p), p = 3/10", _kept_counts(M, float(p)), cdf,
-                     lambda x: st.poisson.cdf(x, lam), mean, lam, (0, 3 * M),
+                     lambda x: poisson_cdf(x, lam), mean, lam, (0, 3 * M),
                      foil_name=f"Poisson({lam:g})"),
         Proportion("keep rate = 1 − p", ctx.exact("dropout-mean", "keep_probability", p=p),
                    float(p), keep_rate,
@@ -153,7 +153,7 @@ def poisson_thinning(ctx: Context) -> list:
     """M ~ Poisson(λ) units, each kept with probability 1 − p (numeric Dropout masks):
     K ~ Poisson(λ(1 − p)). Foil: Binomial(λ, 1 − p) (M frozen at its mean; same mean,
     smaller spread)."""
-    from scipy import stats as st
+    from ..stats.discrete import binomial_cdf
     lam, p = 8, _frac("1/4")
     top = 40  # P(K > 40) for Poisson(6) is below 1e-20
     cdf, mean = _pmf_cdf(ctx, "dropout-poisson-thinning", "pmf", top, p=p, **{"lambda": lam})
@@ -169,7 +169,7 @@ def poisson_thinning(ctx: Context) -> list:
         present = np.arange(width)[None, :] < m[:, None]  # unit j exists iff j < M
         return np.count_nonzero((y != 0) & present, axis=1)
     return [Distribution(f"K ~ Poisson(λ(1−p)), λ = {lam}, p = 1/4", sample, cdf,
-                         lambda x: st.binom.cdf(x, lam, 1 - float(p)), mean,
+                         lambda x: binomial_cdf(x, lam, 1 - float(p)), mean,
                          lam * (1 - float(p)), (0, top), foil_name="Binomial(λ, 1−p)")]
 
 

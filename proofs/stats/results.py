@@ -119,11 +119,11 @@ def binomial_result(successes: int, trials: int, p_exact: float, p_foil: float,
                     alpha: float, beta: float, n_required: int) -> TestResult:
     """Exact two-sided Binomial test of the success probability; z columns are normal
     scores for reading, the verdict uses the exact p-values."""
-    from scipy.stats import binomtest
+    from .discrete import binomial_two_sided_pvalue
 
     p_hat = successes / trials
-    pv = binomtest(successes, trials, p_exact).pvalue
-    pv_foil = binomtest(successes, trials, p_foil).pvalue
+    pv = binomial_two_sided_pvalue(successes, trials, p_exact)
+    pv_foil = binomial_two_sided_pvalue(successes, trials, p_foil)
     se = math.sqrt(p_exact * (1 - p_exact) / trials)
     return TestResult(method="binomial", estimate=p_hat, exact=p_exact, foil=p_foil, se=se,
                       z=(p_hat - p_exact) / se, foil_z=(p_hat - p_foil) / se,
