@@ -461,8 +461,13 @@ def dropconnect(d: Derivation) -> None:
     var = d.rewrite("factor", p * (1 - p) * W.multiply_elementwise(W)
                     * x.multiply_elementwise(x), "p(1 − p)(W ⊙ W)(x ⊙ x)")
     d.conclude("dropconnect_variance", var, [p, *W, *x], "", kernel=False)
-    cov = _expect_over_masks(y[0] * y[1], list(B), 1 - p) - mean[0] * mean[1]
-    d.prove("outputs are uncorrelated", cov, 0, "disjoint mask rows are independent")
+    y1, y2 = sp.symbols("y_1 y_2")
+    d.define("product of the two outputs", _expect_over_masks(y[0] * y[1], list(B), 1 - p),
+             "the sum over all masks", lhs=En(y1 * y2))
+    d.rewrite("factor", mean[0] * mean[1], "disjoint mask rows are independent: "
+              "E[y₁y₂] = E[y₁]E[y₂]", lhs=En(y1 * y2))
+    d.apply("outputs are uncorrelated", lambda e: e - mean[0] * mean[1],
+            "Cov(y₁, y₂) = E[y₁y₂] − E[y₁]E[y₂]", lhs=sp.Function("Cov")(y1, y2))
 
     def fan_in(n: int) -> tuple:
         ws = sp.symbols(f"w1:{n + 1}", real=True)
