@@ -25,7 +25,7 @@ def test_layernorm_example_row_two_is_exact_and_the_0_01_erratum_is_recorded():
     assert list(out.row(1)) == [-1, sp.Rational(-5, 3), 0, sp.Rational(20, 3)]
     (e,) = d.errata
     assert e.stated_expr == sp.Rational(1, 100) and e.correct_expr == 0
-    assert any(entry[0] == (2, 3) for entry in d.values["LayerNorm output_discrepancies"])
+    assert any(entry[0] == (2, 3) for entry in d.values["layernorm_output_discrepancies"])
 
 
 def test_batchnorm_example_column_one_and_rounding_report():
@@ -33,7 +33,7 @@ def test_batchnorm_example_column_one_and_rounding_report():
     out = d.values["data188_batchnorm_output"]
     r2 = sp.sqrt(2)
     assert [sp.simplify(a - b) for a, b in zip(out.col(0), [-1 / r2, -1 / r2, r2])] == [0] * 3
-    found = {rc for rc, *_ in d.values["BatchNorm output_discrepancies"]}
+    found = {rc for rc, *_ in d.values["batchnorm_output_discrepancies"]}
     assert (3, 4) in found and (1, 1) not in found  # 5.64 vs 4√2; −0.71 is correct
 
 

@@ -23,8 +23,9 @@ def _rows_normalised(X: sp.Matrix, gamma, beta, axis: int) -> sp.Matrix:
 
 
 def _rounding_report(d: Derivation, name: str, printed: sp.Matrix, exact: sp.Matrix) -> list:
-    """Compare a printed 2-decimal matrix with the exact one; record and describe each
-    entry that is not the correctly rounded exact value."""
+    """Compare a printed 2-decimal matrix with the exact one; record each entry that is
+    not the correctly rounded exact value (as ``<name>_discrepancies``, the name lowered
+    with spaces as underscores: ``layernorm_output_discrepancies``) and describe it."""
     found = []
     for r in range(exact.rows):
         for c in range(exact.cols):
@@ -32,7 +33,7 @@ def _rounding_report(d: Derivation, name: str, printed: sp.Matrix, exact: sp.Mat
             rounded = sp.Rational(sp.floor(100 * x + sp.Rational(1, 2)), 100)
             if printed[r, c] != rounded:
                 found.append(((r + 1, c + 1), printed[r, c], x, rounded))
-    d.values[f"{name}_discrepancies"] = found
+    d.values[f"{name.lower().replace(' ', '_')}_discrepancies"] = found
     text = "; ".join(f"entry {rc}: printed {float(p):.2f}, exact ${sp.latex(x)}$ = "
                      f"{float(x):.4f}, correctly rounded {float(q):.2f}"
                      for rc, p, x, q in found) or "none"
@@ -55,7 +56,7 @@ _BETA_003 = [0, -1, 1, 0]
 
 
 @derivation("data188-layernorm",
-            exports=("data188_layernorm_output", "printed", "LayerNorm output_discrepancies"))
+            exports=("data188_layernorm_output", "printed", "layernorm_output_discrepancies"))
 def data188_layernorm(d: Derivation) -> None:
     """003 §2a: LayerNorm of a 3×4 matrix with γ = [1,2,3,4], β = [0,−1,1,0], ε = 0, in exact
     arithmetic: row 2 is [−1, −5/3, 0, 20/3]; the printed 0.01 is exactly 0."""
@@ -89,7 +90,7 @@ def data188_layernorm(d: Derivation) -> None:
 
 
 @derivation("data188-batchnorm",
-            exports=("data188_batchnorm_output", "printed", "BatchNorm output_discrepancies"))
+            exports=("data188_batchnorm_output", "printed", "batchnorm_output_discrepancies"))
 def data188_batchnorm(d: Derivation) -> None:
     """003 §3a: BatchNorm (statistics down each column) of a 3×4 matrix with γ = [1,2,3,4],
     β = [0,−1,1,0], ε = 0, exactly: column 1 is [−1/√2, −1/√2, √2]."""
