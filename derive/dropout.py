@@ -43,8 +43,7 @@ def _expect_over_masks(expr: sp.Expr, masks: list, keep: sp.Expr) -> sp.Expr:
 
 
 @derivation("dropout-mean",
-            exports=("inverted_dropout_mean", "mean", "foil", "keep_probability",
-                     "drop_probability"))
+            exports=("inverted_dropout_mean", "foil", "keep_probability", "drop_probability"))
 def dropout_mean(d: Derivation) -> None:
     """h̃ = m·h/(1 − p), m ~ Bernoulli(1 − p) independent of h (p the DROP probability):
     E[h̃] = E[m]E[h]/(1 − p) = E[h]. Foil: without the factor, E[m·h] = (1 − p)E[h]."""
@@ -64,7 +63,7 @@ def dropout_mean(d: Derivation) -> None:
     foil = d.apply("E[m] = 1 − p", lambda e: e.doit(), "sympy.stats")
     d.prove("the foil is biased by −p·E[h]", foil - mu, -p * mu,
             "it shrinks the mean by the drop probability")
-    d.values.update(mean=mu, foil=foil, keep_probability=1 - p, drop_probability=p)
+    d.values.update(foil=foil, keep_probability=1 - p, drop_probability=p)
 
     def by_scipy(mu_h, p):
         from scipy import stats
@@ -82,8 +81,7 @@ def dropout_mean(d: Derivation) -> None:
 
 @derivation("dropout-variance",
             exports=("dropout_variance", "dropout_variance_relu",
-                     "dropout_variance_relu_standard", "general", "relu", "relu_standard",
-                     "foil"))
+                     "dropout_variance_relu_standard", "foil"))
 def dropout_variance(d: Derivation) -> None:
     """Var[m·h/(1 − p)] = E[h²]/(1 − p) − E[h]² for m ~ Bernoulli(1 − p) ⟂ h; with
     h = ReLU(z), z ~ N(0, σ²): σ²/(2(1 − p)) − σ²/(2π), and 1/(2(1 − p)) − 1/(2π) for σ = 1
@@ -111,13 +109,13 @@ def dropout_variance(d: Derivation) -> None:
     relu_var = d.rewrite("ReLU of N(0, σ²)",
                          sigma**2 / (2 * (1 - p)) - sigma**2 / (2 * sp.pi),
                          "E[h] = σ/√(2π), E[h²] = σ²/2 (relu-moments)",
-                         at={Eh: relu["mean"], Eh2: relu["second_moment"]})
+                         at={Eh: relu["relu_gaussian_mean"],
+                             Eh2: relu["relu_gaussian_second_moment"]})
     d.conclude("dropout_variance_relu", relu_var, [sigma, p], "", kernel=False)
     std = d.rewrite("000 §1.2: σ = 1", 1 / (2 * (1 - p)) - 1 / (2 * sp.pi),
                     "the standard-normal pre-activation", at={sigma: 1})
     d.conclude("dropout_variance_relu_standard", std, [p], "", kernel=False)
-    d.values.update(general=general, relu=relu_var, relu_standard=std,
-                    foil=relu["variance"].subs(sigma, 1))
+    d.values["foil"] = relu["relu_gaussian_variance"].subs(sigma, 1)
 
     def mixture(E_h, E_h2, p):
         # X = h/(1-p) with probability 1-p, 0 otherwise
@@ -140,8 +138,7 @@ def dropout_variance(d: Derivation) -> None:
 
 
 @derivation("dropout-kept-count",
-            exports=("kept_count_pmf", "kept_count_mean", "kept_count_variance", "pmf", "mean",
-                     "variance"))
+            exports=("kept_count_pmf", "kept_count_mean", "kept_count_variance"))
 def dropout_kept_count(d: Derivation) -> None:
     """K = Σᵢ mᵢ with mᵢ ~ Bernoulli(1 − p) i.i.d. (p the DROP probability):
     P(K = k) = C(M, k)(1 − p)ᵏ p^{M−k}, E K = M(1 − p), Var K = M p (1 − p)."""
@@ -198,7 +195,6 @@ def dropout_kept_count(d: Derivation) -> None:
                                  sp.Matrix([n * (1 - p), n * p * (1 - p) + (n * (1 - p))**2])),
                       sizes=(1, 2, 3, 4, 5), why="E K and E[K²] of sympy.stats "
                       "Binomial(M, 1 − p), i.e. the mean and the variance")
-    d.values.update(pmf=pmf, mean=M * (1 - p), variance=var)
 
     def binom(fn):
         def reference(p, **kw):
@@ -216,7 +212,7 @@ def dropout_kept_count(d: Derivation) -> None:
                      at={p: (0.05, 0.95), M: MM})
 
 
-@derivation("dropout-poisson-limit", exports=("poisson_pmf", "limit"))
+@derivation("dropout-poisson-limit", exports=("poisson_pmf",))
 def dropout_poisson_limit(d: Derivation) -> None:
     """With keep probability λ/M (so λ = M(1 − p) kept on average, p the DROP probability),
     C(M, k)(λ/M)ᵏ(1 − λ/M)^{M−k} → e^{−λ}λᵏ/k! for every fixed k as M → ∞."""
@@ -256,7 +252,6 @@ def dropout_poisson_limit(d: Derivation) -> None:
     d.prove_for_sizes("the whole PMF at fixed k", sp.Eq(sp.Limit(pmf, M, sp.oo), poisson),
                       fixed_k, sizes=(0, 1, 2, 3, 4),
                       why="an independent check: SymPy's limit of the full PMF at each k")
-    d.values.update(limit=poisson)
 
     def binom_large_m(k, **kw):
         from scipy import stats
@@ -274,7 +269,7 @@ def dropout_poisson_limit(d: Derivation) -> None:
                      poisson_scipy, at={lam: (0.5, 6.0), k: kk}, rtol=1e-10)
 
 
-@derivation("dropout-poisson-thinning", exports=("thinned_count_pmf", "pmf", "mean"))
+@derivation("dropout-poisson-thinning", exports=("thinned_count_pmf", "mean"))
 def dropout_poisson_thinning(d: Derivation) -> None:
     """M ~ Poisson(λ) units, each kept independently with probability 1 − p (p the DROP
     probability): P(K = k) = Σ_{m ≥ k} P(M = m)·C(m, k)(1 − p)ᵏ p^{m−k} = Poisson(λ(1 − p))."""
@@ -301,7 +296,7 @@ def dropout_poisson_thinning(d: Derivation) -> None:
     thinned = density(Poisson("K", lam * (1 - p)))(k)
     d.rewrite("Poisson(λ(1 − p)) PMF", thinned, r"$e^{-\lambda}e^{\lambda p} = e^{-\lambda(1-p)}$")
     d.conclude("thinned_count_pmf", thinned, [k, lam, p], "", kernel=False)
-    d.values.update(pmf=thinned, mean=lam * (1 - p))
+    d.values["mean"] = lam * (1 - p)
 
     def total_probability(p, k, **kw):
         import numpy as np
@@ -316,7 +311,7 @@ def dropout_poisson_thinning(d: Derivation) -> None:
                      rtol=1e-9, atol=1e-14)
 
 
-@derivation("dropout-test-scaling", exports=("test_time_scale", "scale", "training_mean"))
+@derivation("dropout-test-scaling", exports=("test_time_scale", "training_mean"))
 def dropout_test_scaling(d: Derivation) -> None:
     """Plain (non-inverted) dropout multiplies each input by m ~ Bernoulli(1 − p): the
     expected training activation of a neuron is (1 − p)·wᵀx, so at test time (nothing
@@ -369,7 +364,7 @@ def dropout_test_scaling(d: Derivation) -> None:
     inverted = expect((w1 * x * m1 + w2 * y * m2) / (1 - p))
     d.prove("inverted dropout needs no test-time scale", inverted, w1 * x + w2 * y,
             "dividing the kept inputs by 1 − p during training (sympy.stats)")
-    d.values.update(scale=1 - p, training_mean=train)
+    d.values["training_mean"] = train
 
     def enumerate_masks(w_1, w_2, x, y, p):
         total = 0.0
@@ -432,7 +427,7 @@ def data188_dropout(d: Derivation) -> None:
 
 
 @derivation("dropconnect",
-            exports=("dropconnect_mean", "dropconnect_variance", "mean", "variance", "W", "x"))
+            exports=("dropconnect_mean", "dropconnect_variance", "W", "x"))
 def dropconnect(d: Derivation) -> None:
     """y = (W ⊙ M)x with Mᵢⱼ ~ Bernoulli(1 − p) i.i.d. (p the DROP probability of a
     weight), x fixed: E y = (1 − p)Wx and Var yᵢ = p(1 − p)Σⱼ Wᵢⱼ²xⱼ², i.e. the vector
@@ -485,7 +480,7 @@ def dropconnect(d: Derivation) -> None:
                       sp.Eq(Var(sp.Symbol("y_i")), p * (1 - p) * sp.Sum(
                           sp.Indexed("W", i)**2 * sp.Indexed("x", i)**2, (i, 1, n))),
                       fan_in, sizes=(1, 2, 3), why="explicit sums over all masks")
-    d.values.update(mean=mean, variance=var, W=W, x=x)
+    d.values.update(W=W, x=x)
 
     def by_enumeration(stat):
         def reference(p, **kw):
@@ -511,8 +506,7 @@ def dropconnect(d: Derivation) -> None:
 
 
 @derivation("stochastic-depth",
-            exports=("stochastic_depth_test_preactivation", "test_preactivation",
-                     "expected_output"))
+            exports=("stochastic_depth_test_preactivation", "expected_output"))
 def stochastic_depth(d: Derivation) -> None:
     """H_l = ReLU(b·f(H_{l−1}) + H_{l−1}) with b ~ Bernoulli(p_l), p_l the block's SURVIVAL
     (keep) probability: the expected pre-activation is p_l·f + H, which is what 002's test
@@ -543,7 +537,7 @@ def stochastic_depth(d: Derivation) -> None:
     d.prove_true("but not in general", sp.Ne(out.subs(half), sp.Max(0, pl * f + H).subs(half)),
                  "f = −2, H = 1, p_l = 1/2: E[H_l] = 1/2 while the test rule gives 0",
                  shown=sp.Ne(out.subs(half), sp.Max(0, pl * f + H).subs(half)))
-    d.values.update(test_preactivation=pl * f + H, expected_output=out)
+    d.values["expected_output"] = out
 
     def enumerate_b(f, H, p_l):
         return p_l * (f + H) + (1 - p_l) * H
@@ -557,7 +551,7 @@ def stochastic_depth(d: Derivation) -> None:
                  at={f: (-3.0, 3.0), H: (0.0, 3.0), pl: (0.05, 0.95)})
 
 
-@derivation("dropout-convention", exports=("test_time_scale", "scale", "stated_scale"))
+@derivation("dropout-convention", exports=("test_time_scale", "stated_scale"))
 def dropout_convention(d: Derivation) -> None:
     """000 §1 and 003 §4 use p for the probability of DROPPING a unit; 002 §9.5.1 opens the
     same way (units are zeroed 'with a probability p'), but its code and test-time rules use
@@ -594,7 +588,7 @@ def dropout_convention(d: Derivation) -> None:
                      "with 003's drop probability p = 0.75 this gives y_corr = 8/0.75",
               correct="divide by the keep probability 1 − p_drop: y_corr = 8/0.25 = 32",
               stated_expr=y_kept / p, correct_expr=y_kept / (1 - p), witness=witness)
-    d.values.update(scale=1 - p, stated_scale=p)
+    d.values["stated_scale"] = p
 
     def by_scipy(p):
         from scipy import stats

@@ -147,14 +147,15 @@ def test_float_variance_is_taken_exactly():
 def test_relu_moments_values():
     v = derive.get("relu-moments").values
     s = v["sigma"]
-    assert sp.simplify(v["mean"] - s / sp.sqrt(2 * sp.pi)) == 0
-    assert sp.simplify(v["second_moment"] - s**2 / 2) == 0
-    assert sp.simplify(v["variance"] - s**2 * (sp.Rational(1, 2) - 1 / (2 * sp.pi))) == 0
+    assert sp.simplify(v["relu_gaussian_mean"] - s / sp.sqrt(2 * sp.pi)) == 0
+    assert sp.simplify(v["relu_gaussian_second_moment"] - s**2 / 2) == 0
+    assert sp.simplify(v["relu_gaussian_variance"]
+                       - s**2 * (sp.Rational(1, 2) - 1 / (2 * sp.pi))) == 0
 
 
 def test_symmetry_ratio_is_one_half_and_uses_no_gaussian():
     d = derive.get("relu-second-moment-symmetry")
-    assert d.values["ratio"] == sp.Rational(1, 2)
+    assert d.values["relu_second_moment_ratio"] == sp.Rational(1, 2)
     assert not any(step.expr is not None and step.expr.has(sp.exp) for step in d.steps)
 
 
@@ -177,13 +178,14 @@ def test_every_dropout_derivation_says_drop_or_keep(slug):
 def test_dropout_mean_and_its_foil():
     v = derive.get("dropout-mean").values
     mu = sp.Symbol("mu_h", real=True)
-    assert v["mean"] == mu
+    assert v["inverted_dropout_mean"] == mu
     assert sp.expand(v["foil"] - (1 - p) * mu) == 0
 
 
 def test_dropout_variance_reads_relu_moments():
     v = derive.get("dropout-variance").values
-    assert sp.simplify(v["relu_standard"] - (1 / (2 * (1 - p)) - 1 / (2 * sp.pi))) == 0
+    assert sp.simplify(v["dropout_variance_relu_standard"]
+                       - (1 / (2 * (1 - p)) - 1 / (2 * sp.pi))) == 0
     assert sp.simplify(v["foil"] - (sp.Rational(1, 2) - 1 / (2 * sp.pi))) == 0
     # Monte Carlo sanity check with an explicit seed: 4·10⁵ draws, 6 standard errors
     rng = np.random.default_rng(20240605)
@@ -191,7 +193,7 @@ def test_dropout_variance_reads_relu_moments():
     z = rng.standard_normal(400_000)
     m = rng.random(400_000) >= drop
     sample = m * np.maximum(z, 0.0) / (1 - drop)
-    exact = float(v["relu_standard"].subs(p, sp.Rational(3, 10)))
+    exact = float(v["dropout_variance_relu_standard"].subs(p, sp.Rational(3, 10)))
     se = np.std((sample - sample.mean()) ** 2) / np.sqrt(sample.size)
     assert abs(sample.var() - exact) < 6 * se
 
@@ -200,19 +202,19 @@ def test_kept_count_pmf_sums_to_one_and_matches_moments():
     d = derive.get("dropout-kept-count")
     M, k = sp.Symbol("M", integer=True, positive=True), sp.Symbol("k", integer=True,
                                                                     nonnegative=True)
-    pmf = d.values["pmf"].subs(M, 6)
+    pmf = d.values["kept_count_pmf"].subs(M, 6)
     probs = [pmf.subs(k, j) for j in range(7)]
     assert sp.simplify(sum(probs) - 1) == 0
     assert sp.simplify(sum(j * pj for j, pj in enumerate(probs)) - 6 * (1 - p)) == 0
-    assert sp.expand(d.values["variance"] - M * p * (1 - p)) == 0
+    assert sp.expand(d.values["kept_count_variance"] - M * p * (1 - p)) == 0
 
 
 def test_poisson_results():
     lam = sp.Symbol("lambda", positive=True)
     k = sp.Symbol("k", integer=True, nonnegative=True)
-    limit = derive.get("dropout-poisson-limit").values["limit"]
+    limit = derive.get("dropout-poisson-limit").values["poisson_pmf"]
     assert sp.simplify(limit - sp.exp(-lam) * lam**k / sp.factorial(k)) == 0
-    thinned = derive.get("dropout-poisson-thinning").values["pmf"]
+    thinned = derive.get("dropout-poisson-thinning").values["thinned_count_pmf"]
     assert sp.simplify(thinned.subs({lam: 3, p: sp.Rational(1, 3), k: 2})
                        - sp.exp(-2) * 2) == 0
 
@@ -225,8 +227,8 @@ def test_data188_dropout_values_are_exact_integers():
 
 
 def test_test_time_scale_is_the_keep_probability():
-    assert derive.get("dropout-test-scaling").values["scale"] == 1 - p
-    assert derive.get("dropout-convention").values["scale"] == 1 - p
+    assert derive.get("dropout-test-scaling").values["test_time_scale"] == 1 - p
+    assert derive.get("dropout-convention").values["test_time_scale"] == 1 - p
 
 
 def test_dropout_convention_errata():
@@ -250,8 +252,9 @@ def test_dropconnect_matches_a_seeded_simulation():
     xn = np.array([point[s] for s in xs])
     masks = rng.random((200_000, 2, 3)) >= drop
     ys = (Wn * masks) @ xn
-    mean = np.array(d.values["mean"].subs(point).subs(p, sp.Rational(2, 5)), dtype=float)
-    var = np.array(d.values["variance"].subs(point).subs(p, sp.Rational(2, 5)), dtype=float)
+    at = {**point, p: sp.Rational(2, 5)}
+    mean = np.array(d.values["dropconnect_mean"].subs(at), dtype=float)
+    var = np.array(d.values["dropconnect_variance"].subs(at), dtype=float)
     se_mean = np.sqrt(var.ravel() / ys.shape[0])
     assert np.all(np.abs(ys.mean(axis=0) - mean.ravel()) < 6 * se_mean)
     assert np.allclose(ys.var(axis=0), var.ravel(), rtol=0.03)
@@ -261,7 +264,7 @@ def test_stochastic_depth_uses_survival_probability():
     v = derive.get("stochastic-depth").values
     pl, f, H = sp.Symbol("p_l", positive=True), sp.Symbol("f", real=True), sp.Symbol(
         "H", nonnegative=True)
-    assert v["test_preactivation"] == pl * f + H
+    assert v["stochastic_depth_test_preactivation"] == pl * f + H
 
 
 @pytest.mark.parametrize("slug", SECTION_4 + SECTION_5)

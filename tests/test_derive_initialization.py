@@ -120,7 +120,8 @@ def test_uniform_bound_kernels_broadcast_and_match_variances():
 
 def test_he_ratio_agrees_with_the_distribution_free_derivation():
     from derive.initialization import _relu_ratio
-    assert _relu_ratio() == derive.get("relu-second-moment-symmetry").values["ratio"]
+    assert _relu_ratio() == derive.get("relu-second-moment-symmetry").values[
+        "relu_second_moment_ratio"]
 
 
 def test_kaiming_snippet_erratum_and_listing_values():

@@ -18,6 +18,8 @@ from derive.safe_parse import X
 from test_custom_activation import _extra_hostile
 from test_safe_parse import hostile_inputs
 
+MEAN = "relu_gaussian_mean"  # E[ReLU z], a value relu-moments exports
+
 
 def api_corpus(sentinel) -> dict:
     """The parser's corpus plus texts aimed at sympify/parse_expr/eval themselves."""
@@ -73,11 +75,11 @@ def _entry_points(relu_analysis):
         "derive.get": derive.get,
         "model_size.parameter_count": model_size_parameters,
         "model_size.activation_count": model_size_activations,
-        "claims.exact_value": lambda t: claims.exact_value("relu-moments", "mean", sigma=t),
+        "claims.exact_value": lambda t: claims.exact_value("relu-moments", MEAN, sigma=t),
         "claims.exact_value name": lambda t: claims.exact_value("relu-moments", t),
-        "Context.exact": lambda t: Context().exact("relu-moments", "mean", sigma=t),
-        "Context.exact_expr": lambda t: Context().exact_expr("relu-moments", "mean", sigma=t),
-        "nnmath_exact fixture": lambda t: _nnmath_exact()("relu-moments", "mean", sigma=t),
+        "Context.exact": lambda t: Context().exact("relu-moments", MEAN, sigma=t),
+        "Context.exact_expr": lambda t: Context().exact_expr("relu-moments", MEAN, sigma=t),
+        "nnmath_exact fixture": lambda t: _nnmath_exact()("relu-moments", MEAN, sigma=t),
     }
 
 

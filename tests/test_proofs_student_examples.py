@@ -45,7 +45,7 @@ def relu_inputs(n, rng):
     return np.maximum(rng.standard_normal(n), 0)
 
 
-# E[ReLU z], z ~ N(0, 1); in class: nnmath_exact("relu-moments", "mean", sigma=1)
+# E[ReLU z], z ~ N(0, 1); in class: nnmath_exact("relu-moments", "relu_gaussian_mean", sigma=1)
 E_RELU = 1 / np.sqrt(2 * np.pi)
 
 

@@ -14,9 +14,8 @@ P_QUICK = ("1/5",)  # p ≠ 1/2: there 1/p and 1/(1 − p) coincide
 
 def _relu_moments(ctx: Context, sigma) -> tuple[float, float]:
     """(E[ReLU z], E[ReLU z²]) for z ~ N(0, σ²), from derive relu-moments."""
-    mean = ctx.exact("relu-moments", "mean", sigma=sigma)
-    second = ctx.exact("relu-moments", "second_moment",
-                       sigma=sigma)
+    mean = ctx.exact("relu-moments", "relu_gaussian_mean", sigma=sigma)
+    second = ctx.exact("relu-moments", "relu_gaussian_second_moment", sigma=sigma)
     return mean, second
 
 
@@ -58,7 +57,7 @@ def dropout_preserves_mean(ctx: Context) -> list:
     for text in (P_QUICK if ctx.quick else P_FULL):
         p = _frac(text)
         eh, eh2 = _relu_moments(ctx, 1)
-        exact = ctx.exact("dropout-mean", "mean", p=p, mu_h=eh)
+        exact = ctx.exact("dropout-mean", "inverted_dropout_mean", p=p, mu_h=eh)
         # a stated bound on the per-sample sd: √E[out²] = √(E[h²]/(1 − p))
         sd = (eh2 / (1 - float(p))) ** 0.5
         why = ("" if p <= _frac("1/2") else "the missing rescaling is the named mistake; "
@@ -80,7 +79,7 @@ def dropout_variance_formula(ctx: Context) -> list:
     out = []
     for text in (P_QUICK if ctx.quick else P_FULL):
         p = _frac(text)
-        exact = ctx.exact("dropout-variance", "relu_standard", p=p)
+        exact = ctx.exact("dropout-variance", "dropout_variance_relu_standard", p=p)
         eh, eh2 = _relu_moments(ctx, 1)
         foil = (eh2 - eh * eh) / (1 - float(p))
         out.append(Moment(f"Var[out], p = {text}", exact, foil, _dropout_relu(float(p)),
@@ -129,7 +128,7 @@ def kept_count_is_binomial(ctx: Context) -> list:
     convention)."""
     from ..stats.discrete import poisson_cdf
     M, p = 20, _frac("3/10")
-    cdf, mean = _pmf_cdf(ctx, "dropout-kept-count", "pmf",
+    cdf, mean = _pmf_cdf(ctx, "dropout-kept-count", "kept_count_pmf",
                          M, M=M, p=p)  # support 0..M: the PMF is 0 beyond M
     lam = M * (1 - float(p))
 
@@ -156,7 +155,8 @@ def poisson_thinning(ctx: Context) -> list:
     from ..stats.discrete import binomial_cdf
     lam, p = 8, _frac("1/4")
     top = 40  # P(K > 40) for Poisson(6) is below 1e-20
-    cdf, mean = _pmf_cdf(ctx, "dropout-poisson-thinning", "pmf", top, p=p, **{"lambda": lam})
+    cdf, mean = _pmf_cdf(ctx, "dropout-poisson-thinning", "thinned_count_pmf", top,
+                         p=p, **{"lambda": lam})
 
     def sample(n, seed):
         import numpy as np
@@ -226,8 +226,8 @@ def dropconnect_moments(ctx: Context) -> list:
     subs = {f"W_{i + 1}{j + 1}": sp.Rational(W[i][j]) for i in range(2) for j in range(3)}
     subs.update({f"x_{j + 1}": sp.Rational(x[j]) for j in range(3)})
     subs["p"] = p
-    mean = sp.Matrix(ctx.exact_expr("dropconnect", "mean", **subs))
-    var = sp.Matrix(ctx.exact_expr("dropconnect", "variance", **subs))
+    mean = sp.Matrix(ctx.exact_expr("dropconnect", "dropconnect_mean", **subs))
+    var = sp.Matrix(ctx.exact_expr("dropconnect", "dropconnect_variance", **subs))
     Wf = np.array([[float(sp.Rational(v)) for v in row] for row in W])
     xf = np.array([float(sp.Rational(v)) for v in x])
 
@@ -264,8 +264,8 @@ def dropout_shifts_batchnorm_statistics(ctx: Context) -> list:
     from numeric.layers import BatchNorm, Dropout
 
     p = _frac("1/2")
-    var_train = ctx.exact("dropout-variance", "relu_standard", p=p)
-    var_eval = ctx.exact("dropout-variance", "relu_standard", p=0)
+    var_train = ctx.exact("dropout-variance", "dropout_variance_relu_standard", p=p)
+    var_eval = ctx.exact("dropout-variance", "dropout_variance_relu_standard", p=0)
     ratio = var_eval / var_train
     feats, batch, steps = 256, 64, 400
 

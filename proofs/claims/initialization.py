@@ -36,9 +36,9 @@ def relu_moments_match(ctx: Context) -> list:
     import math
     out = []
     for sigma in ((1,) if ctx.quick else (0.5, 1, 2)):
-        mean = ctx.exact("relu-moments", "mean", sigma=sigma)
-        var = ctx.exact("relu-moments", "variance", sigma=sigma)
-        second = ctx.exact("relu-moments", "second_moment", sigma=sigma)
+        mean = ctx.exact("relu-moments", "relu_gaussian_mean", sigma=sigma)
+        var = ctx.exact("relu-moments", "relu_gaussian_variance", sigma=sigma)
+        second = ctx.exact("relu-moments", "relu_gaussian_second_moment", sigma=sigma)
         out.append(Moment(f"E[ReLU z], σ = {sigma}", mean, sigma * math.sqrt(2 / math.pi),
                           _relu_sampler(sigma), "mean", sd=math.sqrt(second),
                           foil_name="E|z|"))

@@ -13,7 +13,7 @@ Installed with nnmath, it is active in every pytest run. Fixtures:
 * ``nnmath``        the module ``proofs.testing`` (assert_forward, check_vjp, check_backward,
                     assert_mean, ... ; see its docstring);
 * ``nnmath_exact``  ``nnmath_exact(slug, name, **subs) -> float``: an exact value from derive
-                    (e.g. ``nnmath_exact("relu-moments", "mean", sigma=1)``).
+                    (e.g. ``nnmath_exact("relu-moments", "relu_gaussian_mean", sigma=1)``).
 
 Example::
 

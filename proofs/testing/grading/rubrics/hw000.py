@@ -36,9 +36,9 @@ TITLE = "Homework 000: dropout moments, BatchNorm, softmax cross-entropy, MLP ba
 P_DROP = 0.3
 EPS = 1e-5
 EXACT = {
-    "relu_mean": ("relu-moments", "mean", {"sigma": 1}),
-    "relu_variance": ("relu-moments", "variance", {"sigma": 1}),
-    "dropout_variance": ("dropout-variance", "relu_standard", {"p": P_DROP}),
+    "relu_mean": ("relu-moments", "relu_gaussian_mean", {"sigma": 1}),
+    "relu_variance": ("relu-moments", "relu_gaussian_variance", {"sigma": 1}),
+    "dropout_variance": ("dropout-variance", "dropout_variance_relu_standard", {"p": P_DROP}),
 }
 
 
