@@ -117,6 +117,24 @@ def test_recheck_without_perturbation_reproduces_the_check():
 
 
 @pytest.mark.parametrize("slug", SLUGS)
+def test_each_value_has_one_identifier_name(slug):
+    """d.conclude(name, …) already stores d.values[name]: no second, alias name for the
+    same value (issue 9). Equal numbers (1/2 twice) may be different quantities; an equal
+    expression or matrix stored beside a conclusion is an alias."""
+    d = derive.get(slug)
+    for name in d.values:
+        assert name.isidentifier(), f"{slug}: value name {name!r} is not an identifier"
+    for cname, c in d.conclusions.items():
+        for name, value in d.values.items():
+            if name in d.conclusions:
+                continue
+            alias = value is c.expr or (isinstance(value, (sp.Basic, sp.MatrixBase))
+                                        and not isinstance(value, sp.Number)
+                                        and value == c.expr)
+            assert not alias, f"{slug}: {name!r} repeats the conclusion {cname!r}"
+
+
+@pytest.mark.parametrize("slug", SLUGS)
 def test_no_conclusion_is_labelled_checked_against_its_own_restatement(slug):
     d = derive.get(slug)
     for step in d.steps:
