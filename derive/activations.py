@@ -22,8 +22,8 @@ def _sigma(y):
     return 1 / (1 + sp.exp(-y))
 
 
-_KERNEL_SIGMA = ("kernel: σ(u) = 1/(1 + e^{−u}) is generated as scipy.special.expit(u), exact "
-                 "to a few ulp for every u (the tanh form (1 + tanh(u/2))/2 cancels for "
+_KERNEL_SIGMA = ("kernel: σ(u) = 1/(1 + e^{−u}) is generated as e^{min(u,0)}/(1 + e^{−|u|}), "
+                 "exact to a few ulp for every u (the tanh form (1 + tanh(u/2))/2 cancels for "
                  "u ≲ −15 and is 0 below u ≈ −37)")
 
 
@@ -642,7 +642,7 @@ def gelu(d: Derivation) -> None:
     d.apply("differentiate", lambda e: sp.diff(e, x), "by SymPy", lhs=sp.Derivative(Gs, x))
     sg = _sigma(b_src * x)
     d.conclude("gelu_sigmoid_grad", sg + x * (b_src * sg * _sigma(-b_src * x)), [x],
-               _KERNEL_SIGMA + "; σ′ = σ(u)σ(−u), and the factor x multiplies last",
+               _KERNEL_SIGMA + "; σ′ = σ(u)σ(−u), times x before the constant",
                lhs=sp.Derivative(Gs, x))
 
     # --- maximum absolute errors over ℝ ---------------------------------------------------
@@ -746,7 +746,7 @@ def swish(d: Derivation) -> None:
               lhs=sp.Derivative(F, x))
     grad = sb + x * (beta * sb * _sigma(-beta * x))
     d.conclude("swish_grad", grad, [x, beta],
-               _KERNEL_SIGMA + "; 1 − σ(u) = σ(−u), and the factor x multiplies last",
+               _KERNEL_SIGMA + "; 1 − σ(u) = σ(−u), times x before β",
                lhs=sp.Derivative(F, x))
 
     lim0 = sp.limit(f, beta, 0, "+")

@@ -5,16 +5,32 @@ turned into a Python function by ``sympy.lambdify`` and written, with the conclu
 name and argument order, to ``numeric/kernels/<topic>.py`` (topic = the derive module that
 registers the derivation, e.g. ``derive/normalization.py`` -> ``kernels/normalization.py``).
 
-Before lambdify sees an expression, codegen rewrites it for floating point:
+Before lambdify sees an expression, codegen rewrites it for floating point (``prepare``;
+the kernel docstrings show the result before the last step, "evaluated as ..."):
 
-* ``1/(1 + exp(-u))`` and friends -> ``scipy.special.expit(u)`` (no overflow at |u| = 1000);
+* ``1/(1 + exp(-u))`` and friends -> σ(u) (``expit``); ``1 − σ(a)`` -> ``σ(−a)``;
   ``log(1 + exp(u))`` -> ``numpy.logaddexp(0, u)``;
+* tanh forms as logistic ones inside sums (c a positive number): ``c + c·tanh(u)`` ->
+  ``2c·σ(2u)``, ``c − c·tanh(u)`` -> ``2c·σ(−2u)``, ``c − c·tanh(u)²`` and ``sech(u)²`` ->
+  ``4c·σ(2u)σ(−2u)``: ½(1 + tanh u) is 0 for u ≲ −19 (gelu_tanh at x ≲ −8) and
+  1 − tanh²u cancels for |u| ≳ 8 and is 0 beyond 19, where the σ forms keep every digit;
+* **ordered products**: a product of σ factors and a polynomial in the per-element
+  arguments is evaluated left to right as ((c·σ…)·x)·x…: constants and parameters, then
+  the σ's (a pair σ(a)σ(−a) as one factor), then x once per degree (a polynomial factor
+  is distributed, its coefficients multiplying last). A σ that underflows to 0 keeps the
+  product 0, where x² or βx overflowing to inf would give inf·0 = NaN
+  (gelu_tanh_grad(±1e155), swish_grad(−1.7e308));
+* σ is evaluated from t = e^{−|u|} ≤ 1, which never overflows and underflows gradually:
+  σ(u) = e^{min(u,0)}/(1 + t), σ(u)σ(−u) = t/(1 + t)² (one exp for both; no cancellation).
+  scipy.special.expit would return 0 for u < −709.78, losing x·σ(u) where it is still a
+  normal number (x·σ(x) at x = −712 is −4.3e−307);
 * ``exp(u) - 1`` -> ``numpy.expm1(u)``, ``log(1 + u)`` -> ``numpy.log1p(u)`` (cancellation;
   applied only where an exp or log is left, because SymPy's ``optimize`` also factors, and
   (u·σ(−u) + 1)·σ(u) gives inf·0 = NaN where u·σ(−u)·σ(u) + σ(u) gives 0 or 1);
 * ``1 + erf(u)`` -> ``erfc(-u)`` (no cancellation in the left tail); ``erf``/``erfc`` map to
   ``scipy.special`` (never ``math.erf``, which is scalar-only), imported inside the function
   on first use so that ``import numeric`` stays fast;
+* x³ and x⁴ are printed as products x·x·x (NumPy's power is ~100× slower than a multiply);
 * numeric constants (e.g. SELU's α, λ) are evaluated once, to 17 significant digits;
 * **hoisting**: a maximal sub-product or sub-sum that involves only per-feature arguments
   (reductions and parameters such as ``gamma*inv_std``) is computed once into a temporary
@@ -59,7 +75,7 @@ ELEMENTWISE = frozenset({
 })
 
 
-class expit(sp.Function):  # noqa: N801 - printed as scipy.special.expit
+class expit(sp.Function):  # noqa: N801 - lowered to exp's (``_lower``) before printing
     """The logistic function σ(u) = 1/(1 + e^{−u}), evaluated without overflow."""
 
     nargs = 1
@@ -79,6 +95,47 @@ class softplus(sp.Function):  # noqa: N801 - printed as numpy.logaddexp(0, u)
     nargs = 1
 
 
+class exp_(sp.Function):  # noqa: N801 - printed as numpy.exp; never folded or rewritten
+    """e^u, kept as written (used with u ≤ 0 only: it underflows to 0 and never overflows)."""
+
+    nargs = 1
+
+
+class sigmoid_pair(sp.Function):  # noqa: N801 - σ(a)σ(−a); lowered before printing
+    """σ(a)σ(−a) = σ'(a); evaluated as t/(1 + t)² with t = e^{−|a|} (``_lower``)."""
+
+    nargs = 1
+
+    def _sympystr(self, printer: Any) -> str:
+        a = self.args[0]
+        return f"expit({printer._print(a)})*expit({printer._print(-a)})"
+
+
+class ordered(sp.Function):  # noqa: N801 - (a*b), evaluated as written
+    """The product a·b with a evaluated first: a chain ordered(ordered(c, s), x) is
+    ((c·s)·x), never re-associated by SymPy (see ``_order_products``)."""
+
+    nargs = 2
+
+    def _sympystr(self, printer: Any) -> str:
+        return _ordered_text(self, printer)
+
+
+def _ordered_text(e: Any, printer: Any) -> str:
+    from sympy.printing.precedence import PRECEDENCE, precedence
+    factors = []
+    while isinstance(e, ordered):
+        factors.append(e.args[1])
+        e = e.args[0]
+    factors.append(e)
+    factors.reverse()  # a factor after the first is parenthesized unless it is atomic, so
+    # that Python's left-to-right * evaluates exactly this chain
+    parts = [printer._print(f) if isinstance(f, ordered) or precedence(f) > PRECEDENCE["Mul"]
+             or (i == 0 and precedence(f) == PRECEDENCE["Mul"]) else f"({printer._print(f)})"
+             for i, f in enumerate(factors)]
+    return "(" + "*".join(parts) + ")"
+
+
 class erfc_(sp.Function):  # noqa: N801 - printed as scipy.special.erfc; never re-folded
     """erfc(u) = 1 − erf(u), kept as written (SymPy would fold erfc(−u) to 2 − erfc(u))."""
 
@@ -94,6 +151,18 @@ class KernelPrinter(SciPyPrinter):
 
     def _print_expit(self, e: Any) -> str:
         return f"scipy.special.expit({self._print(e.args[0])})"
+
+    def _print_exp_(self, e: Any) -> str:
+        return f"numpy.exp({self._print(e.args[0])})"
+
+    def _print_ordered(self, e: Any) -> str:  # Python's * is left-associative: ((a*b)*c)
+        return _ordered_text(e, self)
+
+    def _print_Pow(self, e: Any, rational: bool = False) -> str:
+        # x**3, x**4 as products: NumPy's power is ~100x slower than a multiply
+        if e.base.is_Symbol and e.exp.is_Integer and e.exp in (3, 4):
+            return "(" + "*".join([self._print(e.base)] * int(e.exp)) + ")"
+        return super()._print_Pow(e, rational=rational)
 
     def _print_erfc_(self, e: Any) -> str:
         return f"scipy.special.erfc({self._print(e.args[0])})"
@@ -222,17 +291,153 @@ def _evaluate_constants(expr: Any) -> Any:
     return expr.replace(is_const, lambda e: sp.Float(sp.N(e, 30), 17))
 
 
-def prepare(expr: Any) -> Any:
-    """The floating-point rewrites applied before lambdify (see the module docstring)."""
+def _tanh_rewrite(expr: Any) -> Any:
+    """tanh forms as logistic ones, which do not cancel: inside sums (c > 0)
+    c + c·tanh(u) -> 2c·σ(2u), c − c·tanh(u) -> 2c·σ(−2u), c − c·tanh(u)² -> 4c·σ(2u)σ(−2u);
+    and sech(u)² -> 4·σ(2u)σ(−2u). (½(1 + tanh u) is 0 for u ≲ −19 and 1 − tanh²u is 0
+    for |u| ≳ 19, where σ(2u) and σ(2u)σ(−2u) keep every digit.)"""
+
+    def square_of_sech(e: Any) -> Any:
+        u = e.base.args[0]
+        return 4 * expit(2 * u) * expit(-2 * u)
+
+    def rule(e: Any) -> Any:
+        terms = list(e.args)
+        for i, t in enumerate(terms):
+            coeff, rest = t.as_coeff_Mul()
+            if isinstance(rest, sp.tanh):
+                u = rest.args[0]
+                new = 2 * abs(coeff) * expit(2 * u if coeff > 0 else -2 * u)
+            elif isinstance(rest, sp.Pow) and isinstance(rest.base, sp.tanh) \
+                    and rest.exp == 2 and coeff < 0:
+                u = rest.base.args[0]
+                new = -4 * coeff * expit(2 * u) * expit(-2 * u)
+            else:
+                continue
+            for j, c in enumerate(terms):
+                if j != i and c.is_Number and c.is_positive and c == abs(coeff):
+                    others = [x for k, x in enumerate(terms) if k not in (i, j)]
+                    return sp.Add(new, *others)
+        return e
+
     expr = expr.replace(lambda e: isinstance(e, sp.Pow) and isinstance(e.base, sp.sech)
-                        and e.exp == 2, lambda e: 1 - sp.tanh(e.base.args[0]) ** 2)
+                        and e.exp == 2, square_of_sech)
+    for _ in range(4):  # one rule per sum and pass
+        new = expr.replace(lambda e: isinstance(e, sp.Add), rule)
+        if new == expr:
+            break
+        expr = new
+    return expr
+
+
+def _order_products(expr: Any) -> Any:
+    """A product of logistic factors σ(·) and a polynomial in the per-element arguments,
+    e.g. k·x·(1 + c·x²)·σ(2w)σ(−2w), is evaluated one factor at a time, as
+    k·((s·x) + c·((s·x)·x)·x) with s = σ(2w)σ(−2w): first the σ's (a pair σ(a)σ(−a) as one
+    factor, ``sigmoid_pair``), then x once per degree (a polynomial factor is distributed),
+    and only then the constants and parameters (k, c, β). The σ's are at most 1, so where
+    one underflows to 0 the product stays 0 (x is finite), while x·x alone would overflow
+    to inf and give inf·0 = NaN (x² at |x| = 1e155; u = βx itself at x = −1.7e308); for
+    |x| ≥ 1 the partial products grow towards the term's magnitude, so none overflows
+    unless the term (without its constant) does. Constants last: where s is subnormal but
+    s·x is normal, a constant below 1 applied to s first would round away another bit."""
+
+    def per_element(e: Any) -> bool:
+        return any(s.name in ELEMENTWISE for s in e.free_symbols)
+
+    def pair_up(sigmas: list) -> list:
+        out, rest = [], list(sigmas)
+        while rest:
+            s = rest.pop(0)
+            partner = next((t for t in rest if sp.expand(t.args[0] + s.args[0]) == 0), None)
+            if partner is None:
+                out.append(s)
+                continue
+            rest.remove(partner)
+            a = s.args[0] if not s.args[0].could_extract_minus_sign() else partner.args[0]
+            out.append(sigmoid_pair(a))
+        return out
+
+    def chain(first: Any, factors: list) -> Any:
+        e = first
+        for f in factors:
+            e = f if e is None else ordered(e, f)
+        return e
+
+    def rule(m: Any) -> Any:
+        consts, sigmas, xs, sums = [], [], [], []
+        for f in m.args:
+            base, n = f.as_base_exp()
+            whole = n.is_Integer and n > 0
+            if not per_element(f):
+                consts.append(f)
+            elif isinstance(base, expit) and whole:
+                sigmas += [base] * int(n)
+            elif base.is_Symbol and whole:
+                xs += [base] * int(n)
+            elif isinstance(f, sp.Add):
+                sums.append(f)
+            else:
+                return m  # an unknown per-element factor: leave the product as it is
+        if not sigmas:
+            return m
+        sigmas = pair_up(sigmas)
+        if not xs and not sums:
+            return sp.Mul(*consts, *sigmas)
+        gens = sorted({s for s in m.free_symbols if s.name in ELEMENTWISE}, key=str)
+        poly_terms: list[tuple[Any, list]] = [(sp.S.One, [])]
+        if sums:
+            try:
+                poly = sp.Poly(sp.Mul(*sums), *gens)
+            except sp.PolynomialError:
+                return m
+            if any(per_element(c) for c in poly.coeffs()):
+                return m
+            poly_terms = [(c, [g for g, k in zip(gens, mon) for _ in range(k)])
+                          for mon, c in poly.terms()]
+        head = chain(None, [*sigmas, *sorted(xs, key=str)])
+        return sp.Mul(*consts) * sp.Add(*(c * chain(head, mon) for c, mon in poly_terms))
+
+    return expr.replace(lambda e: isinstance(e, sp.Mul), rule)
+
+
+def _lower(expr: Any) -> Any:
+    """σ in terms of t = e^{−|u|} (≤ 1: it never overflows, and it underflows gradually):
+    σ(u) -> e^{min(u, 0)}/(1 + t) and σ(u)σ(−u) -> t/(1 + t)². No cancellation anywhere;
+    unlike scipy.special.expit, which returns 0 for u < −709.78, σ(u) keeps its subnormal
+    value there, so x·σ(u) stays right where it is a normal number (x·σ(x) at x = −712 is
+    −4.3e−307). Every exp is written ``exp_`` so that CSE shares t."""
+
+    def sigma(e: Any) -> Any:
+        u = e.args[0]
+        low = sp.Min(u, 0)
+        return (1 if low == 0 else exp_(low)) / (1 + exp_(-sp.Abs(u)))
+
+    def pair(e: Any) -> Any:
+        t = exp_(-sp.Abs(e.args[0]))
+        return t / (1 + t) ** 2
+
+    expr = expr.replace(lambda e: isinstance(e, sp.exp), lambda e: exp_(e.args[0]))
+    expr = expr.replace(lambda e: isinstance(e, sigmoid_pair), pair)
+    return expr.replace(lambda e: isinstance(e, expit), sigma)
+
+
+def rewrite(expr: Any) -> Any:
+    """The floating-point rewrites (see the module docstring), with σ(a)σ(−a) still written
+    as such (``sigmoid_pair``): the form the kernel docstrings show."""
+    expr = _tanh_rewrite(expr)
     expr = _sigmoid_rewrite(expr)
     expr = _erf_rewrite(expr)
     if expr.has(sp.exp, sp.log):  # optimize() also factors, e.g. a·σ(−u)σ(u) + σ(u) into
         # (a·σ(−u) + 1)·σ(u), whose inf·0 gives NaN where u·σ(−u) overflows
         expr = optimize(expr, [expm1_opt, log1p_opt])
     expr = _evaluate_constants(expr)
-    return expr
+    return _order_products(expr)
+
+
+def prepare(expr: Any) -> Any:
+    """The floating-point rewrites applied before lambdify (see the module docstring)."""
+    return _lower(rewrite(expr))
 
 
 # ---- hoisting of per-feature subexpressions --------------------------------------------
@@ -281,7 +486,11 @@ def _make_cse(element: set):
         hoisted, body = _hoist(expr, element) if element else ([], expr)
         repl, (body,) = sp.cse([body], symbols=sp.numbered_symbols("tmp"),
                                optimizations=None, order="canonical")
-        return hoisted + repl, _store_last(body, element)
+        per_element = set(element)  # a temporary computed from x is per-element too
+        for name, value in repl:
+            if value.free_symbols & per_element:
+                per_element.add(name)
+        return hoisted + repl, _store_last(body, per_element)
     return cse
 
 
@@ -420,7 +629,8 @@ def kernel_source(conclusion: Any, derivation: Any) -> str:
         raise ValueError(f"{derivation.slug}: kernel {conclusion.name!r} is a matrix; "
                          "kernels must be elementwise scalar expressions")
     plain_args = [_plain(a) for a in args]
-    expr = prepare(expr)
+    shown = rewrite(expr)
+    expr = _lower(shown)
     element = {a for a in plain_args if a.name in ELEMENTWISE}
     fn = sp.lambdify(plain_args, expr, modules=["scipy", "numpy"], printer=KernelPrinter(),
                      cse=_make_cse(element), dummify=False, docstring_limit=0)
@@ -442,7 +652,7 @@ def kernel_source(conclusion: Any, derivation: Any) -> str:
                        "overflow) are discarded")
         imports.append('    with numpy.errstate(over="ignore", invalid="ignore"):')
         body_text = textwrap.indent(body_text, "    ")
-    doc = _docstring(conclusion, derivation, expr)
+    doc = _docstring(conclusion, derivation, shown)
     return "\n".join([header, doc, *imports, body_text]) + "\n"
 
 

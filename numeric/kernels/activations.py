@@ -14,7 +14,7 @@ import numpy
 __all__ = ['sigmoid', 'sigmoid_grad', 'tanh_grad', 'relu_grad', 'leaky_relu', 'leaky_relu_grad', 'prelu_grad_alpha', 'elu', 'elu_grad', 'selu', 'selu_grad', 'gelu', 'gelu_grad', 'gelu_tanh', 'gelu_tanh_grad', 'gelu_sigmoid', 'gelu_sigmoid_grad', 'swish', 'swish_grad']
 
 
-def sigmoid(x, out=None):
+def sigmoid(x):
     """kernel: σ(x) without overflow for any float64 x
 
     sigmoid(x) = Piecewise((1, x >= 0), (exp(-Abs(x)), True))/(1 + exp(-Abs(x)))
@@ -23,11 +23,10 @@ def sigmoid(x, out=None):
 
     Derivation: sigmoid-derivative (002 §9.2.1); `nnmath show sigmoid-derivative`.
     """
-    import scipy.special  # on first use: keeps `import numeric` fast
     # numpy.where evaluates every branch; unselected values (which may overflow) are discarded
     with numpy.errstate(over="ignore", invalid="ignore"):
-        tmp0 = abs(x)
-        return numpy.multiply(scipy.special.expit(tmp0), numpy.where(numpy.greater_equal(x, 0), 1, numpy.exp(-tmp0)), out=out)
+        tmp0 = numpy.exp(-abs(x))
+        return numpy.where(numpy.greater_equal(x, 0), 1, tmp0)/(tmp0 + 1)
 
 
 def sigmoid_grad(x):
@@ -35,29 +34,25 @@ def sigmoid_grad(x):
 
     sigmoid_grad(x) = exp(-Abs(x))/(1 + exp(-Abs(x)))**2
 
-    evaluated as expit(-Abs(x))*expit(Abs(x))
+    evaluated as expit(Abs(x))*expit(-Abs(x))
 
     Derivation: sigmoid-derivative (002 §9.2.1); `nnmath show sigmoid-derivative`.
     """
-    import scipy.special  # on first use: keeps `import numeric` fast
-    tmp0 = abs(x)
-    return scipy.special.expit(-tmp0)*scipy.special.expit(tmp0)
+    tmp0 = numpy.exp(-abs(x))
+    return tmp0/(tmp0 + 1)**2
 
 
-def tanh_grad(x, out=None):
+def tanh_grad(x):
     """kernel: no overflow (tanh saturates at ±1)
 
     tanh_grad(x) = 1 - tanh(x)**2
 
+    evaluated as 4*expit(2*x)*expit(-2*x)
+
     Derivation: tanh-derivative (002 §9.2.1); `nnmath show tanh-derivative`.
     """
-    if out is None:
-        return 1 - numpy.tanh(x)**2
-    numpy.tanh(x, out=out)
-    numpy.square(out, out=out)
-    numpy.multiply(out, -1, out=out)
-    numpy.add(out, 1, out=out)
-    return out
+    tmp0 = numpy.exp(-2*abs(x))
+    return 4*tmp0/(tmp0 + 1)**2
 
 
 def relu_grad(x):
@@ -215,11 +210,12 @@ def gelu_tanh(x):
 
     gelu_tanh(x) = x*(tanh(sqrt(2)*(8943*x**3/200000 + x)/sqrt(pi)) + 1)/2
 
-    evaluated as x*(tanh(0.035677408136300124*x**3 + 0.79788456080286536*x) + 1)/2
+    evaluated as (expit(0.071354816272600249*x**3 + 1.5957691216057307*x)*x)
 
     Derivation: gelu (002 §9.2.2 (GELU)); `nnmath show gelu`.
     """
-    return (1/2)*x*(numpy.tanh(0.035677408136300124*x**3 + 0.79788456080286536*x) + 1)
+    tmp0 = 0.071354816272600249*(x*x*x) + 1.5957691216057307*x
+    return (numpy.exp(numpy.minimum(0, tmp0))/(numpy.exp(-abs(tmp0)) + 1)*x)
 
 
 def gelu_tanh_grad(x):
@@ -229,69 +225,74 @@ def gelu_tanh_grad(x):
         x)/sqrt(pi))**2)*(26829*x**2/200000 + 1)/(2*sqrt(pi)) +
         tanh(sqrt(2)*(8943*x**3/200000 + x)/sqrt(pi))/2 + 1/2
 
-    evaluated as 0.39894228040143268*x*(1 - tanh(0.035677408136300124*x**3 +
-        0.79788456080286536*x)**2)*(26829*x**2/200000 + 1) +
-        tanh(0.035677408136300124*x**3 + 0.79788456080286536*x)/2 + 1/2
+    evaluated as expit(0.071354816272600249*x**3 + 1.5957691216057307*x) +
+        0.21406444881780075*(expit(0.071354816272600249*x**3 +
+        1.5957691216057307*x)*expit(-0.071354816272600249*x**3 -
+        1.5957691216057307*x)*x*x*x) +
+        1.5957691216057307*(expit(0.071354816272600249*x**3 +
+        1.5957691216057307*x)*expit(-0.071354816272600249*x**3 -
+        1.5957691216057307*x)*x)
 
     Derivation: gelu (002 §9.2.2 (GELU)); `nnmath show gelu`.
     """
-    tmp0 = numpy.tanh(0.035677408136300124*x**3 + 0.79788456080286536*x)
-    return (1/2)*tmp0 + 0.39894228040143268*x*(1 - tmp0**2)*((26829/200000)*x**2 + 1) + 1/2
+    tmp0 = 0.071354816272600249*(x*x*x) + 1.5957691216057307*x
+    tmp1 = numpy.exp(-abs(tmp0))
+    tmp2 = tmp1 + 1
+    tmp3 = (tmp1/tmp2**2*x)
+    return 1.5957691216057307*tmp3 + 0.21406444881780075*(tmp3*x*x) + numpy.exp(numpy.minimum(0, tmp0))/tmp2
 
 
 def gelu_sigmoid(x):
-    """kernel: σ(u) = 1/(1 + e^{−u}) is generated as scipy.special.expit(u), exact to a few ulp for every u (the tanh form (1 + tanh(u/2))/2 cancels for u ≲ −15 and is 0 below u ≈ −37)
+    """kernel: σ(u) = 1/(1 + e^{−u}) is generated as e^{min(u,0)}/(1 + e^{−|u|}), exact to a few ulp for every u (the tanh form (1 + tanh(u/2))/2 cancels for u ≲ −15 and is 0 below u ≈ −37)
 
     gelu_sigmoid(x) = x/(1 + exp(-851*x/500))
 
-    evaluated as x*expit(851*x/500)
+    evaluated as (expit(851*x/500)*x)
 
     Derivation: gelu (002 §9.2.2 (GELU)); `nnmath show gelu`.
     """
-    import scipy.special  # on first use: keeps `import numeric` fast
-    return x*scipy.special.expit((851/500)*x)
+    return (numpy.exp(numpy.minimum(0, (851/500)*x))/(numpy.exp(-851/500*abs(x)) + 1)*x)
 
 
 def gelu_sigmoid_grad(x):
-    """kernel: σ(u) = 1/(1 + e^{−u}) is generated as scipy.special.expit(u), exact to a few ulp for every u (the tanh form (1 + tanh(u/2))/2 cancels for u ≲ −15 and is 0 below u ≈ −37); σ′ = σ(u)σ(−u), and the factor x multiplies last
+    """kernel: σ(u) = 1/(1 + e^{−u}) is generated as e^{min(u,0)}/(1 + e^{−|u|}), exact to a few ulp for every u (the tanh form (1 + tanh(u/2))/2 cancels for u ≲ −15 and is 0 below u ≈ −37); σ′ = σ(u)σ(−u), times x before the constant
 
     gelu_sigmoid_grad(x) = 851*x/(500*(1 + exp(-851*x/500))*(exp(851*x/500) + 1)) + 1/(1
         + exp(-851*x/500))
 
-    evaluated as 851*x*expit(-851*x/500)*expit(851*x/500)/500 + expit(851*x/500)
+    evaluated as expit(851*x/500) + 851*(expit(851*x/500)*expit(-851*x/500)*x)/500
 
     Derivation: gelu (002 §9.2.2 (GELU)); `nnmath show gelu`.
     """
-    import scipy.special  # on first use: keeps `import numeric` fast
-    tmp0 = (851/500)*x
-    tmp1 = scipy.special.expit(tmp0)
-    return tmp0*tmp1*scipy.special.expit(-tmp0) + tmp1
+    tmp0 = numpy.exp(-851/500*abs(x))
+    tmp1 = tmp0 + 1
+    return (851/500)*(tmp0/tmp1**2*x) + numpy.exp(numpy.minimum(0, (851/500)*x))/tmp1
 
 
 def swish(x, beta):
-    """kernel: σ(u) = 1/(1 + e^{−u}) is generated as scipy.special.expit(u), exact to a few ulp for every u (the tanh form (1 + tanh(u/2))/2 cancels for u ≲ −15 and is 0 below u ≈ −37)
+    """kernel: σ(u) = 1/(1 + e^{−u}) is generated as e^{min(u,0)}/(1 + e^{−|u|}), exact to a few ulp for every u (the tanh form (1 + tanh(u/2))/2 cancels for u ≲ −15 and is 0 below u ≈ −37)
 
     swish(x, beta) = x/(1 + exp(-beta*x))
 
-    evaluated as x*expit(beta*x)
+    evaluated as (expit(beta*x)*x)
 
     Derivation: swish (002 §9.2.3); `nnmath show swish`.
     """
-    import scipy.special  # on first use: keeps `import numeric` fast
-    return x*scipy.special.expit(beta*x)
+    tmp0 = beta*x
+    return (numpy.exp(numpy.minimum(0, tmp0))/(numpy.exp(-abs(tmp0)) + 1)*x)
 
 
 def swish_grad(x, beta):
-    """kernel: σ(u) = 1/(1 + e^{−u}) is generated as scipy.special.expit(u), exact to a few ulp for every u (the tanh form (1 + tanh(u/2))/2 cancels for u ≲ −15 and is 0 below u ≈ −37); 1 − σ(u) = σ(−u), and the factor x multiplies last
+    """kernel: σ(u) = 1/(1 + e^{−u}) is generated as e^{min(u,0)}/(1 + e^{−|u|}), exact to a few ulp for every u (the tanh form (1 + tanh(u/2))/2 cancels for u ≲ −15 and is 0 below u ≈ −37); 1 − σ(u) = σ(−u), times x before β
 
     swish_grad(x, beta) = beta*x/((1 + exp(-beta*x))*(exp(beta*x) + 1)) + 1/(1 +
         exp(-beta*x))
 
-    evaluated as beta*x*expit(-beta*x)*expit(beta*x) + expit(beta*x)
+    evaluated as beta*(expit(beta*x)*expit(-beta*x)*x) + expit(beta*x)
 
     Derivation: swish (002 §9.2.3); `nnmath show swish`.
     """
-    import scipy.special  # on first use: keeps `import numeric` fast
     tmp0 = beta*x
-    tmp1 = scipy.special.expit(tmp0)
-    return tmp0*tmp1*scipy.special.expit(-tmp0) + tmp1
+    tmp1 = numpy.exp(-abs(tmp0))
+    tmp2 = tmp1 + 1
+    return beta*(tmp1/tmp2**2*x) + numpy.exp(numpy.minimum(0, tmp0))/tmp2

@@ -56,8 +56,7 @@ def sigmoid_bce_gradient(z, y):
 
     Derivation: sigmoid-bce-gradient (000 §3.1, 001 Q1); `nnmath show sigmoid-bce-gradient`.
     """
-    import scipy.special  # on first use: keeps `import numeric` fast
-    return -y + scipy.special.expit(z)
+    return -y + numpy.exp(numpy.minimum(0, z))/(numpy.exp(-abs(z)) + 1)
 
 
 def log_softmax(z, z_max, log_sum_exp_shifted, out=None):
