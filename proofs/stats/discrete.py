@@ -5,8 +5,9 @@
 through the special functions scipy.stats itself is built on:
 
 * ``binomial_cdf(k, n, p) = P(X ≤ k) = I_{1−p}(n − k, k + 1)``, X ~ Binomial(n, p), the
-  regularised incomplete beta function ``scipy.special.betainc`` (Boost; ``bdtr``, the
-  Cephes routine, is wrong by 0.2 near the mode at n = 10⁹);
+  regularised incomplete beta function ``scipy.special.betainc`` (Boost's ibeta since
+  SciPy 1.11, hence the dependency ``scipy>=1.11``; ``bdtr``, the Cephes routine, is wrong
+  by 0.2 near the mode at n = 10⁹);
 * ``poisson_cdf(k, lam) = P(X ≤ k) = Q(k + 1, λ)``, X ~ Poisson(λ), the regularised upper
   incomplete gamma function ``scipy.special.gammaincc``;
   both take real k (floored, as scipy.stats does) and are 0 for k < 0;
