@@ -149,9 +149,6 @@ class KernelPrinter(SciPyPrinter):
         super().__init__({"fully_qualified_modules": True, "inline": True,
                           "allow_unknown_functions": False})
 
-    def _print_expit(self, e: Any) -> str:
-        return f"scipy.special.expit({self._print(e.args[0])})"
-
     def _print_exp_(self, e: Any) -> str:
         return f"numpy.exp({self._print(e.args[0])})"
 
