@@ -15,8 +15,8 @@ through the special functions scipy.stats itself is built on:
   ``scipy.stats.binomtest`` (the "minlike" rule: the p-value is the probability of every
   outcome no more likely than the observed one, with scipy's relative tolerance 1e-7 on
   "no more likely"; Agresti 2013, Categorical Data Analysis, §1.4.3), with the PMF in
-  Loader's (2000) saddle-point form (the algorithm behind R's dbinom and Boost's
-  binomial PDF, which scipy.stats uses); the tests compare the two on a grid.
+  Loader's (2000) saddle-point form (the algorithm of R's dbinom); the tests compare the
+  p-values with scipy.stats.binomtest on a grid.
 """
 from __future__ import annotations
 
